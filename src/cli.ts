@@ -1,0 +1,149 @@
+// The command line: argv → a command. The one-liner and `run -c FILE` both end in one Config.
+
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { configFromFlags, DEFAULT_UPSTREAM, type OneLinerFlags } from './config/flags.ts';
+import { loadConfigFile, type LoadedConfig } from './config/load.ts';
+import { checkEnvironment } from './config/check.ts';
+import { ConfigError, formatProblem } from './config/errors.ts';
+import { Edge } from './server/edge.ts';
+import { ListenError } from './server/listeners.ts';
+
+const DEFAULT_CONFIG = 'conf/edge.yaml';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+const HELP = `edge ${VERSION}: one program in front of your web app
+
+Usage:
+  edge --domain NAME [--domain NAME ...] [--to UPSTREAM ...] [options]
+  edge run   [-c FILE]     serve the sites in FILE (default ${DEFAULT_CONFIG})
+  edge check [-c FILE]     check FILE and this machine, like nginx -t; exit 1 on errors
+  edge version
+
+One-liner options:
+  --domain NAME        a name to serve (repeat for more)
+  --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
+                       repeat to spread requests over several
+  --http-port PORT     port for HTTP (default 80)
+  --bind ADDR          address to listen on (default: all; repeat for more)
+  --access-log WHERE   stdout, stderr, off or a file (default stdout)
+  --log-format FMT     combined or json (default combined)
+
+Examples:
+  edge --domain example.com --to unix:/run/gunicorn.sock
+  edge --domain localhost --http-port 8080 --to 127.0.0.1:8000
+  edge check -c conf/edge.yaml
+  edge run -c conf/edge.yaml
+
+Signals: SIGTERM/SIGINT stop gracefully (in-flight requests finish), SIGUSR1 reopens log files.
+`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  domain: { type: 'string', multiple: true },
+  to: { type: 'string', multiple: true },
+  'http-port': { type: 'string' },
+  bind: { type: 'string', multiple: true },
+  'access-log': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    return fail(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\nRun "edge --help" for usage.`);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? (values.domain || values.to ? 'serve' : undefined);
+  if (values.help || command === 'help') return print(HELP);
+  if (values.version || command === 'version') return print(`edge ${VERSION}\n`);
+  if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
+  try {
+    switch (command) {
+      case undefined:
+        return print(HELP);
+      case 'serve':
+      case 'run':
+        return await run(load(values, command));
+      case 'check':
+        return await check(load(values, 'check'));
+      default:
+        return fail(`unknown command "${command}"\nRun "edge --help" for usage.`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
+    if (err instanceof UsageError || err instanceof ListenError) return fail(err.message);
+    throw err;
+  }
+}
+
+function load(values: { config?: string } & OneLinerFlags, command: string): LoadedConfig {
+  const oneLiner = values.domain !== undefined || values.to !== undefined;
+  if (values.config !== undefined && oneLiner) throw new UsageError('use either -c FILE or --domain/--to, not both');
+  if (oneLiner || command === 'serve') {
+    if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
+    return configFromFlags(values);
+  }
+  if (values['http-port'] !== undefined || values.bind !== undefined || values['access-log'] !== undefined) {
+    throw new UsageError('--http-port, --bind and --access-log go with --domain; in a config file, set http_port, bind and log');
+  }
+  return loadConfigFile(values.config ?? DEFAULT_CONFIG);
+}
+
+async function check(loaded: LoadedConfig): Promise<number> {
+  const problems = await checkEnvironment(loaded);
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+  if (problems.some((p) => p.severity === 'error')) return 1;
+  print(`${loaded.files[0] ? displayName(loaded) : 'command line'}: ok\n`);
+  return 0;
+}
+
+function displayName(loaded: LoadedConfig): string {
+  return loaded.locate([]).replace(/:\d+:\d+$/, '');
+}
+
+async function run(loaded: LoadedConfig): Promise<number> {
+  const edge = await Edge.start(loaded.config, {
+    source: loaded.files[0] ? displayName(loaded) : 'command line',
+    version: VERSION,
+  });
+  process.on('SIGUSR1', () => edge.reopenLogs());
+  process.on('SIGHUP', () => edge.logger.warn('SIGHUP ignored: this version has no live reload; restart edge to apply config changes'));
+  process.on('uncaughtException', (err) => {
+    edge.logger.error(`internal error, stopping: ${err.stack ?? err.message}`);
+    edge.logger.flushSync();
+    process.exit(70);
+  });
+  let signals = 0;
+  const stop = (signal: string) => {
+    if (++signals > 1) {
+      edge.logger.warn(`${signal} again: stopping now`);
+      edge.logger.flushSync();
+      process.exit(1);
+    }
+    edge.logger.info(`${signal} received`);
+    void edge.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return new Promise<number>(() => {});
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function fail(message: string, prefix = true): number {
+  process.stderr.write(`${prefix ? 'edge: ' : ''}${message}\n`);
+  return 1;
+}

@@ -1,0 +1,55 @@
+// What `edge check` adds to validation: facts about this machine. A unix: upstream that is not
+// there (yet) is a warning; a port edge could not bind is an error.
+
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Problem } from './errors.ts';
+import { formatPath } from './errors.ts';
+import type { LoadedConfig } from './load.ts';
+
+export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
+  const { config, locate } = loaded;
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const [s, site] of config.sites.entries()) {
+    for (const [r, route] of site.routes.entries()) {
+      for (const [u, address] of (route.proxy?.to ?? []).entries()) {
+        if (address.kind !== 'unix' || seen.has(address.path)) continue;
+        seen.add(address.path);
+        const path = ['sites', s, 'routes', r, 'proxy', 'to', ...(route.proxy!.to.length > 1 ? [u] : [])];
+        const problem = await socketProblem(address.path);
+        if (problem) problems.push({ where: locate(path), path: formatPath(path), message: problem, severity: 'warning' });
+      }
+    }
+  }
+  for (const host of config.bind.length > 0 ? config.bind : [undefined]) {
+    const problem = await bindProblem(config.http_port, host);
+    if (problem) problems.push({ where: locate(['http_port']), path: 'http_port', message: problem, severity: 'error' });
+  }
+  return problems;
+}
+
+async function socketProblem(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isSocket() ? undefined : `upstream unix:${path} is not a socket`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `upstream unix:${path} does not exist (is the app running?)`;
+    return `upstream unix:${path} cannot be checked: ${code}`;
+  }
+}
+
+function bindProblem(port: number, host: string | undefined): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    const where = host === undefined ? `port ${port}` : `${host} port ${port}`;
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(`${where} is already in use`);
+      else if (err.code === 'EACCES') resolve(`${where} needs root or CAP_NET_BIND_SERVICE`);
+      else if (err.code === 'EADDRNOTAVAIL') resolve(`${host} is not an address of this machine`);
+      else resolve(`cannot bind ${where}: ${err.message}`);
+    });
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+}

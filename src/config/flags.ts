@@ -1,0 +1,55 @@
+// The one-liner: `edge --domain example.com --to unix:/run/app.sock` becomes the same raw config a
+// file would give, validated by the same schema. Problems name the flag instead of a line.
+
+import { ConfigError } from './errors.ts';
+import { validateConfig, type LoadedConfig } from './load.ts';
+
+export interface OneLinerFlags {
+  domain?: string[];
+  to?: string[];
+  'http-port'?: string;
+  bind?: string[];
+  'access-log'?: string;
+  'log-format'?: string;
+}
+
+export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
+
+const FLAG_OF: [RegExp, string][] = [
+  [/^sites\.0\.hosts/, '--domain'],
+  [/^sites\.0\.routes\.0\.proxy\.to/, '--to'],
+  [/^http_port/, '--http-port'],
+  [/^bind/, '--bind'],
+  [/^log\.access/, '--access-log'],
+  [/^log\.format/, '--log-format'],
+];
+
+export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
+  const raw: Record<string, unknown> = {
+    sites: [{
+      hosts: flags.domain ?? [],
+      routes: [{ match: '/', proxy: { to: flags.to?.length ? flags.to : [DEFAULT_UPSTREAM] } }],
+    }],
+  };
+  if (flags['http-port'] !== undefined) {
+    const port = flags['http-port'];
+    raw.http_port = /^\d+$/.test(port) ? Number(port) : port;
+  }
+  if (flags.bind?.length) raw.bind = flags.bind;
+  if (flags['access-log'] !== undefined || flags['log-format'] !== undefined) {
+    raw.log = {
+      ...(flags['access-log'] !== undefined ? { access: flags['access-log'] } : {}),
+      ...(flags['log-format'] !== undefined ? { format: flags['log-format'] } : {}),
+    };
+  }
+  try {
+    return validateConfig(raw, (path) => {
+      const dotted = path.map(String).join('.');
+      return FLAG_OF.find(([re]) => re.test(dotted))?.[1] ?? 'edge';
+    });
+  } catch (err) {
+    // the flag says where; the config path behind it would only confuse
+    if (err instanceof ConfigError) throw new ConfigError(err.problems.map(({ path: _, ...p }) => p));
+    throw err;
+  }
+}

@@ -1,0 +1,173 @@
+// The config schema: every key with its meaning, default and unit, in one place.
+// The JSON Schema in conf/edge.schema.json is generated from this file (npm run schema).
+
+import * as z from 'zod';
+import { parseDuration, parseSize } from './units.ts';
+import { normaliseSiteHost, parseUpstream } from './address.ts';
+
+const SIZE_HINT = 'use e.g. 512KiB, 10MB, 1GiB';
+const DURATION_HINT = 'use e.g. 500ms, 5s, 2m, 1h, or off';
+
+const sizeValue = z
+    .union([z.int(), z.string()], { error: `expected a size (${SIZE_HINT})` })
+    .transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: `bad size ${JSON.stringify(value)} (${SIZE_HINT})` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+function size(description: string, fallback: string) {
+  return sizeValue.prefault(fallback).describe(`${description} Default ${fallback}.`);
+}
+
+function duration(description: string, fallback: string) {
+  return z
+    .union([z.number(), z.string()], { error: `expected a duration (${DURATION_HINT})` })
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        const bare = typeof value === 'number' ? ` (a bare number is ambiguous: write ${value}s)` : ` (${DURATION_HINT})`;
+        ctx.addIssue({ code: 'custom', message: `bad duration ${JSON.stringify(value)}${bare}` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(fallback)
+    .describe(`${description} Default ${fallback}.`);
+}
+
+const port = (description: string, fallback: number) =>
+  z.int({ error: 'expected a port number (1-65535)' }).min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535')
+    .default(fallback).describe(`${description} Default ${fallback}.`);
+
+const upstream = z.string({ error: 'expected an upstream address (host:port, http://host:port or unix:/path)' })
+  .transform((text, ctx) => {
+    const parsed = parseUpstream(text);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const siteHost = z.string({ error: 'expected a host name' }).transform((text, ctx) => {
+  const result = normaliseSiteHost(text);
+  if ('error' in result) {
+    ctx.addIssue({ code: 'custom', message: result.error });
+    return z.NEVER;
+  }
+  return result.host;
+});
+
+const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
+  .superRefine((text, ctx) => {
+    if (text.startsWith('~')) {
+      try {
+        new RegExp(text.slice(1));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `bad regex: ${(err as Error).message}` });
+      }
+    } else if (!(text.startsWith('=') ? text.slice(1) : text).startsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: `a path pattern starts with "/" ("=/" for exact, "~" for a regex), got "${text}"` });
+    }
+  })
+  .default('/')
+  .describe('Which paths the route takes: "/prefix/" (plain prefix), "=/exact" or "~regex" (JavaScript syntax). First matching route wins. Default "/".');
+
+const proxySchema = z.strictObject({
+  to: z.union([upstream, z.array(upstream).min(1, 'list at least one upstream')])
+    .transform((to) => (Array.isArray(to) ? to : [to]))
+    .describe('Upstream(s): "host:port", "http://host:port" or "unix:/path.sock". Several are used in turn (round robin).'),
+  timeouts: z.strictObject({
+    connect: duration('Time to open a connection to the upstream; past it the client gets 504.', '5s'),
+    read: duration('Longest silence while waiting for or reading the upstream response; past it the client gets 504.', '60s'),
+  }).prefault({}).describe('Upstream timeouts.'),
+  websocket: z.boolean().default(true).describe('Pass WebSocket upgrades through to the upstream. Default true.'),
+}).describe('Reverse-proxy the request to an upstream.');
+
+const redirectSchema = z.strictObject({
+  to: z.string().min(1).describe('Target URL; {host}, {uri} (path and query) and {path} are replaced.'),
+  status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)], {
+    error: 'redirect status must be 301, 302, 303, 307 or 308',
+  }).default(308).describe('Default 308 (permanent, method kept).'),
+}).describe('Answer with a redirect.');
+
+const respondSchema = z.strictObject({
+  status: z.int().min(200, 'status must be 200-599').max(599, 'status must be 200-599').default(200).describe('Default 200.'),
+  body: z.string().default('').describe('Response body text.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra response headers.'),
+}).describe('Answer with a fixed response.');
+
+export const ACTIONS = ['proxy', 'redirect', 'respond'] as const;
+
+const routeSchema = z.strictObject({
+  match: routeMatch,
+  proxy: proxySchema.optional(),
+  redirect: redirectSchema.optional(),
+  respond: respondSchema.optional(),
+  max_body_size: sizeValue.optional()
+    .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
+}).superRefine((route, ctx) => {
+  const actions = ACTIONS.filter((a) => route[a] !== undefined);
+  if (actions.length > 1) {
+    ctx.addIssue({ code: 'custom', message: `a route has one action, this one has ${actions.join(' and ')}: split it into two routes` });
+  } else if (actions.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `a route needs an action: ${ACTIONS.join(', ')}` });
+  }
+});
+
+const siteSchema = z.strictObject({
+  hosts: z.array(siteHost, { error: 'expected a list of host names' }).min(1, 'list at least one host')
+    .describe('Names this site answers to: exact names, *.wildcards (one label), localhost or IP addresses. Case and port are ignored.'),
+  routes: z.array(routeSchema, { error: 'expected a list of routes' }).min(1, 'a site needs at least one route')
+    .describe('Tried in order; the first whose match fits the path handles the request.'),
+});
+
+const limitsSchema = z.strictObject({
+  max_header_size: size('Largest request head (request line and headers); past it the client gets 431.', '16KiB'),
+  header_timeout: duration('Time allowed to receive the request head; past it the client gets 408.', '30s'),
+  max_body_size: size('Largest request body; past it the client gets 413. 0 means no limit.', '10MiB'),
+  body_timeout: duration('Longest silence while receiving a request body; past it the request is dropped.', '60s'),
+  keepalive_timeout: duration('How long an idle client connection is kept open.', '75s'),
+}).describe('Limits on what clients may send, on by default.');
+
+const logSchema = z.strictObject({
+  access: z.string().default('stdout').describe('Where access logs go: stdout, stderr, off, or a file path (reopened on SIGUSR1). Default stdout.'),
+  format: z.enum(['combined', 'json'], { error: 'log format must be combined or json' }).default('combined')
+    .describe('combined (like nginx and Apache) or json (one object per line). Default combined.'),
+  error: z.string().default('stderr').describe('Where errors and start-up messages go: stderr, stdout, or a file path. Default stderr.'),
+});
+
+const includeSchema = z.union([z.string(), z.array(z.string())], { error: 'expected a glob or a list of globs' })
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .default([])
+  .describe('Files (globs, relative to this file) whose sites are added, e.g. conf.d/*.yaml.');
+
+export const configSchema = z.strictObject({
+  http_port: port('Port for plain HTTP.', 80),
+  bind: z.union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .default([])
+    .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
+  grace_period: duration('On stop, how long in-flight requests may take to finish before connections are closed.', '30s'),
+  limits: limitsSchema.prefault({}),
+  log: logSchema.prefault({}),
+  include: includeSchema,
+  sites: z.array(siteSchema, { error: 'expected a list of sites' }).default([])
+    .describe('The sites edge serves; an included file adds to this list.'),
+}).describe('edge configuration (conf/edge.yaml).');
+
+/** What an included file may hold: more sites. */
+export const includeFileSchema = z.strictObject({
+  sites: z.array(siteSchema, { error: 'expected a list of sites' }).default([]),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type Site = z.output<typeof siteSchema>;
+export type Route = z.output<typeof routeSchema>;
+export type ProxyConfig = z.output<typeof proxySchema>;
+export type Limits = z.output<typeof limitsSchema>;
+export type LogConfig = z.output<typeof logSchema>;

@@ -1,0 +1,83 @@
+// The access log: one line per request in nginx's combined format or as JSON.
+
+import type { IncomingMessage } from 'node:http';
+import { LogSink } from './sink.ts';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const UNSAFE = /["\\\x00-\x1f\x7f-\xff]/;
+const UNSAFE_ALL = /["\\\x00-\x1f\x7f-\xff]/g;
+
+export class AccessLog {
+  private readonly sink: LogSink;
+  private readonly json: boolean;
+  private stampSecond = -1;
+  private stamp = '';
+
+  constructor(sink: LogSink, format: 'combined' | 'json') {
+    this.sink = sink;
+    this.json = format === 'json';
+  }
+
+  /** One request done: `bytes` of body sent, `startedAt` from performance.now(), `upstream` name or ''. */
+  log(req: IncomingMessage, status: number, bytes: number, startedAt: number, upstream: string): void {
+    this.sink.write(this.json
+      ? this.jsonLine(req, status, bytes, startedAt, upstream)
+      : this.combinedLine(req, status, bytes));
+  }
+
+  reopen(): void {
+    this.sink.reopen();
+  }
+
+  flushSync(): void {
+    this.sink.flushSync();
+  }
+
+  private combinedLine(req: IncomingMessage, status: number, bytes: number): string {
+    const h = req.headers;
+    return `${req.socket.remoteAddress ?? '-'} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}"\n`;
+  }
+
+  private jsonLine(req: IncomingMessage, status: number, bytes: number, startedAt: number, upstream: string): string {
+    return JSON.stringify({
+      time: new Date().toISOString(),
+      remote: req.socket.remoteAddress,
+      host: req.headers.host,
+      method: req.method,
+      uri: req.url,
+      proto: `HTTP/${req.httpVersion}`,
+      status,
+      bytes,
+      duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
+      upstream: upstream || undefined,
+      referer: req.headers.referer,
+      user_agent: req.headers['user-agent'],
+    }) + '\n';
+  }
+
+  /** "24/Nov/2026:16:13:57 +0000", rebuilt at most once a second. */
+  private timeLocal(): string {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== this.stampSecond) {
+      const d = new Date(now);
+      this.stampSecond = second;
+      this.stamp = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+    }
+    return this.stamp;
+  }
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+function field(value: string | undefined): string {
+  return value === undefined ? '-' : escape(value);
+}
+
+/** Quotes, backslashes and bytes outside printable ASCII as \xHH, like nginx, so a line cannot be forged. */
+function escape(value: string): string {
+  if (!UNSAFE.test(value)) return value;
+  return value.replace(UNSAFE_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

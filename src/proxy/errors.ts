@@ -1,0 +1,44 @@
+// What went wrong with an upstream, in words for the error log and a status for the client.
+
+export class UpstreamTimeoutError extends Error {
+  readonly code = 'EUPSTREAM_TIMEOUT';
+  constructor(ms: number) {
+    super(`no response data for ${ms} ms`);
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
+export interface UpstreamFailure {
+  status: 502 | 504;
+  reason: string;
+}
+
+export function classify(err: NodeJS.ErrnoException): UpstreamFailure {
+  switch (err.code) {
+    case 'ECONNECT_TIMEOUT':
+      return { status: 504, reason: 'connect timed out' };
+    case 'EUPSTREAM_TIMEOUT':
+      return { status: 504, reason: `read timed out (${err.message})` };
+    case 'ETIMEDOUT':
+      return { status: 504, reason: 'timed out' };
+    case 'ECONNREFUSED':
+      return { status: 502, reason: 'refused the connection' };
+    case 'ENOENT':
+      return { status: 502, reason: 'socket file does not exist' };
+    case 'EACCES':
+      return { status: 502, reason: 'permission denied on the socket' };
+    case 'ECONNRESET':
+      return { status: 502, reason: 'reset the connection' };
+    case 'EPIPE':
+      return { status: 502, reason: 'closed the connection while edge was sending' };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { status: 502, reason: 'is unreachable' };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { status: 502, reason: 'host name does not resolve' };
+    default:
+      if (err.code?.startsWith('HPE_')) return { status: 502, reason: `sent an invalid response (${err.code})` };
+      return { status: 502, reason: err.message };
+  }
+}

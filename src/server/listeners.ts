@@ -1,0 +1,53 @@
+// The sockets edge listens on and the limits Node enforces on them. Each listener is one
+// node:http server sharing the request handler; a TLS listener slots in beside it.
+
+import { createServer, type Server } from 'node:http';
+import type { Limits } from '../config/schema.ts';
+import type { RequestHandler } from './handler.ts';
+import { EdgeResponse } from './response.ts';
+
+export class ListenError extends Error {
+  readonly code: string;
+  constructor(address: string, err: NodeJS.ErrnoException) {
+    const why = err.code === 'EADDRINUSE' ? 'the address is already in use'
+      : err.code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+      : err.code === 'EADDRNOTAVAIL' ? 'no such address on this machine'
+      : err.message;
+    super(`cannot listen on ${address}: ${why}`);
+    this.name = 'ListenError';
+    this.code = err.code ?? 'ELISTEN';
+  }
+}
+
+export function createHttpServer(limits: Limits, handler: RequestHandler): Server {
+  const server = createServer({
+    ServerResponse: EdgeResponse,
+    maxHeaderSize: limits.max_header_size,
+    headersTimeout: limits.header_timeout,
+    // the whole-request clock would cut long uploads; body_timeout watches for stalls instead
+    requestTimeout: 0,
+    keepAliveTimeout: limits.keepalive_timeout,
+    // only WebSocket upgrades leave the request path; anything else (h2c) is served as plain HTTP/1.1
+    shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
+  }, handler.onRequest);
+  server.on('upgrade', handler.onUpgrade);
+  // decide on "Expect: 100-continue" in the route (body limits) rather than always saying yes
+  server.on('checkContinue', handler.onCheckContinue);
+  return server;
+}
+
+export function displayAddress(host: string | undefined, port: number): string {
+  if (host === undefined) return `*:${port}`;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(displayAddress(host, port), err));
+    server.once('error', onError);
+    server.listen({ port, host }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,101 @@
+// Starts edge as a real child process (bin/edge.js) and talks to it over real sockets.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/edge.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface EdgeProcess {
+  proc: ChildProcess;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once the process ends. */
+  exited: Promise<number | null>;
+  /** Resident memory now and at its peak, in bytes (Linux /proc). */
+  memory(): { rss: number; peak: number };
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `cond` every 20 ms for up to `ms`; fails the test with `what` if it never holds. */
+export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Runs edge to completion (check, version, bad configs): exit code and output. */
+export function runEdge(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Starts a long-running edge; `args` may hold "{port}", replaced by a free port. Resolves once the
+ * banner says it listens; rejects with its output if it exits first.
+ */
+export async function startEdge(args: string[], opts: { cwd?: string; port?: number } = {}): Promise<EdgeProcess> {
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [BIN, ...args.map((a) => a.replaceAll('{port}', String(port)))], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => (stdout += d));
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`edge did not start in 10 s:\n${stderr}`)), 10_000);
+    const onData = () => {
+      if (/listening/.test(stderr)) {
+        clearTimeout(timer);
+        proc.stderr!.off('data', onData);
+        resolve();
+      }
+    };
+    proc.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`edge exited with ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    memory: () => {
+      const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
