@@ -27,6 +27,8 @@ export function createHttpServer(limits: Limits, handler: RequestHandler): Serve
     // the whole-request clock would cut long uploads; body_timeout watches for stalls instead
     requestTimeout: 0,
     keepAliveTimeout: limits.keepalive_timeout,
+    // Node sweeps for header timeouts every 30 s by default, far coarser than header_timeout
+    connectionsCheckingInterval: Math.max(250, Math.min(5000, limits.header_timeout / 2 || 5000)),
     // only WebSocket upgrades leave the request path; anything else (h2c) is served as plain HTTP/1.1
     shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
   }, handler.onRequest);
