@@ -4,11 +4,10 @@
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Problem } from './errors.ts';
-import { formatPath } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 
 export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
-  const { config, locate } = loaded;
+  const { config, locate, pathIn } = loaded;
   const problems: Problem[] = [];
   const seen = new Set<string>();
   for (const [s, site] of config.sites.entries()) {
@@ -18,7 +17,7 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
         seen.add(address.path);
         const path = ['sites', s, 'routes', r, 'proxy', 'to', ...(route.proxy!.to.length > 1 ? [u] : [])];
         const problem = await socketProblem(address.path);
-        if (problem) problems.push({ where: locate(path), path: formatPath(path), message: problem, severity: 'warning' });
+        if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
       }
     }
   }

@@ -17,7 +17,8 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
       const extra = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((k) => `"${String(k)}"`).join(', ')})` : '';
       return { where: locate(path, { key }), path: at, message: `unknown key "${key}"${extra}, ${hint}`, severity: 'error' };
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
+    // a union (proxy.to) reports an absent value as invalid_union, not invalid_type
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) {
       const parent = path.slice(0, -1);
       return {
         where: locate(parent),
@@ -84,7 +85,8 @@ export function nearest(word: string, candidates: readonly string[]): string | u
       bestDistance = d;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  // a third of the word: two edits would turn a short key like "tls" into an unrelated "to"
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */

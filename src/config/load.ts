@@ -4,7 +4,7 @@
 import { existsSync, globSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type * as z from 'zod';
-import { configSchema, includeFileSchema, type Config, type Site } from './schema.ts';
+import { configSchema, includeFileSchema, type Config } from './schema.ts';
 import { YamlSource } from './yaml-source.ts';
 import { ConfigError, formatPath, type Problem } from './errors.ts';
 import { issuesToProblems, type Locate } from './issues.ts';
@@ -13,6 +13,8 @@ export interface LoadedConfig {
   config: Config;
   /** Where a value of the merged config came from: "file:line:col" or a flag. */
   locate: Locate;
+  /** A key path as shown to a person: as written in the file it came from (an included file's sites count from 0). */
+  pathIn: (path: readonly PropertyKey[]) => string;
   /** The files read, main file first. */
   files: string[];
 }
@@ -59,16 +61,19 @@ export function loadConfigFile(file: string): LoadedConfig {
     }
   });
 
+  const originOf = (p: readonly PropertyKey[]) => (p[0] === 'sites' && typeof p[1] === 'number' ? origins[p[1]] : undefined);
   const locate: Locate = (p, o) => {
-    if (p[0] === 'sites' && typeof p[1] === 'number' && origins[p[1]]) {
-      const origin = origins[p[1]]!;
-      return origin.source.locate(['sites', origin.index, ...p.slice(2)], o);
-    }
-    return main.locate(p, o);
+    const origin = originOf(p);
+    return origin ? origin.source.locate(['sites', origin.index, ...p.slice(2)], o) : main.locate(p, o);
   };
-  problems.push(...duplicateHosts(config.sites, locate));
+  const pathIn = (p: readonly PropertyKey[]) => {
+    const origin = originOf(p);
+    return formatPath(origin ? ['sites', origin.index, ...p.slice(2)] : p);
+  };
+  const loaded = { config, locate, pathIn, files };
+  problems.push(...duplicateHosts(loaded));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config, locate, files };
+  return loaded;
 }
 
 /** File order, then line, then column, so problems read top to bottom. */
@@ -89,22 +94,23 @@ function expandInclude(pattern: string, base: string): string[] {
 export function validateConfig(raw: Record<string, unknown>, locate: Locate): LoadedConfig {
   const parsed = parseWith(configSchema, raw, locate);
   if (!parsed.value) throw new ConfigError(parsed.problems);
-  const problems = duplicateHosts(parsed.value.sites, locate);
+  const loaded = { config: parsed.value, locate, pathIn: formatPath, files: [] };
+  const problems = duplicateHosts(loaded);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config: parsed.value, locate, files: [] };
+  return loaded;
 }
 
-function duplicateHosts(sites: Site[], locate: Locate): Problem[] {
+function duplicateHosts({ config, locate, pathIn }: LoadedConfig): Problem[] {
   const seen = new Map<string, string>();
   const problems: Problem[] = [];
-  sites.forEach((site, s) => {
+  config.sites.forEach((site, s) => {
     site.hosts.forEach((host, h) => {
       const path = ['sites', s, 'hosts', h];
       const first = seen.get(host);
       if (first !== undefined) {
         problems.push({
           where: locate(path),
-          path: formatPath(path),
+          path: pathIn(path),
           message: `host "${host}" is already served by the site at ${first}`,
           severity: 'error',
         });

@@ -47,7 +47,8 @@ const upstream = z.string({ error: 'expected an upstream address (host:port, htt
   .transform((text, ctx) => {
     const parsed = parseUpstream(text);
     if (typeof parsed === 'string') {
-      ctx.addIssue({ code: 'custom', message: parsed });
+      // not fatal, so the union in proxy.to reports this message rather than its own "Invalid input"
+      ctx.addIssue({ code: 'custom', message: parsed, continue: true });
       return z.NEVER;
     }
     return parsed;
@@ -78,7 +79,9 @@ const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/ex
   .describe('Which paths the route takes: "/prefix/" (plain prefix), "=/exact" or "~regex" (JavaScript syntax). First matching route wins. Default "/".');
 
 const proxySchema = z.strictObject({
-  to: z.union([upstream, z.array(upstream).min(1, 'list at least one upstream')])
+  to: z.union([upstream, z.array(upstream).min(1, 'list at least one upstream')], {
+    error: 'expected an upstream address (host:port, http://host:port or unix:/path) or a list of them',
+  })
     .transform((to) => (Array.isArray(to) ? to : [to]))
     .describe('Upstream(s): "host:port", "http://host:port" or "unix:/path.sock". Several are used in turn (round robin).'),
   timeouts: z.strictObject({
@@ -148,7 +151,7 @@ const includeSchema = z.union([z.string(), z.array(z.string())], { error: 'expec
 
 export const configSchema = z.strictObject({
   http_port: port('Port for plain HTTP.', 80),
-  bind: z.union([z.string(), z.array(z.string())])
+  bind: z.union([z.string(), z.array(z.string())], { error: 'expected an address or a list of addresses' })
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),

@@ -21,7 +21,10 @@ export class YamlSource {
     const source = text ?? readFileSync(file, 'utf8');
     this.doc = parseDocument(source, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     for (const err of this.doc.errors) {
-      const at = err.linePos?.[0] ?? this.lines.linePos(err.pos[0]);
+      // indentation errors are reported at the start of the line; the item at fault is past the spaces
+      let offset = err.pos[0];
+      while (source[offset] === ' ') offset++;
+      const at = this.lines.linePos(offset);
       const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       this.problems.push({ where: `${this.display}:${at.line}:${at.col}`, message: `YAML: ${message}`, severity: 'error' });
     }
