@@ -9,6 +9,9 @@ import type { LoadedConfig } from './load.ts';
 export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
   const { config, locate, pathIn } = loaded;
   const problems: Problem[] = [];
+  if (config.sites.length === 0) {
+    problems.push({ where: locate([]), message: 'no sites: every request will get 404', severity: 'warning' });
+  }
   const seen = new Set<string>();
   for (const [s, site] of config.sites.entries()) {
     for (const [r, route] of site.routes.entries()) {

@@ -31,6 +31,13 @@ export class RequestHandler {
     this.inFlight++;
     res.once('close', () => this.finished(req, res));
     if (this.draining) res.shouldKeepAlive = false;
+    const te = req.headers['transfer-encoding'];
+    // Node strips only the chunked framing; another coding (gzip, chunked) would reach the
+    // upstream unlabelled, so refuse it as nginx does
+    if (te !== undefined && te.toLowerCase() !== 'chunked') {
+      sendStatus(res, 501, { close: true });
+      return;
+    }
     const entry = this.resolve(req);
     if (typeof entry === 'number') {
       sendStatus(res, entry);

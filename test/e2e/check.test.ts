@@ -193,6 +193,13 @@ describe('edge check: good configs and this machine', () => {
     assert.deepEqual(r, { code: 0, stdout: `${file}: ok\n`, stderr: '' });
   });
 
+  it('warns that a config without sites answers every request with 404, yet passes', async () => {
+    const port = await freePort();
+    const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\n`);
+    const r = await runEdge(['check', '-c', file]);
+    assert.deepEqual(r, { code: 0, stdout: `${file}: ok\n`, stderr: `${file}:1:1: warning: no sites: every request will get 404\n` });
+  });
+
   it('shows the file relative to the cwd when it is inside it', async () => {
     const { dir } = writeConfig('htp_port: 8080\n', 'edge.yaml');
     const r = await runEdge(['check', '-c', 'edge.yaml'], { cwd: dir });

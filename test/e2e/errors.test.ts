@@ -143,6 +143,13 @@ sites:
     assert.doesNotMatch(reply, /100 Continue/);
   });
 
+  it('501 for a transfer coding other than chunked, which the upstream could not decode', async () => {
+    const before = up.requests.length;
+    const gz = 'POST /upload HTTP/1.1\r\nHost: test.example\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n';
+    assert.match(await rawExchange(edge.port, gz), /^HTTP\/1.1 501 /);
+    assert.equal(up.requests.length, before);
+  });
+
   it('431 for a request head over max_header_size', async () => {
     const a = await fetchRaw(edge.port, '/', { headers: { 'x-big': 'b'.repeat(5000) } });
     assert.equal(a.status, 431);
