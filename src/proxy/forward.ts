@@ -3,7 +3,6 @@
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
@@ -137,14 +136,18 @@ export class ProxyHandler implements Action {
       return;
     }
     res.writeHead(proxyRes.statusCode!, proxyRes.statusMessage, responseHeaders(proxyRes.rawHeaders));
-    proxyRes.on('data', (chunk: Buffer) => {
-      res.bodyBytes += chunk.length;
-    });
-    pipeline(proxyRes, res, (err) => {
-      if (err && !res.destroyed && !req.destroyed) {
+    // the access log's byte count: the declared length when there is one, else counted as it flows
+    const length = proxyRes.headers['content-length'];
+    if (length !== undefined && req.method !== 'HEAD') res.bodyBytes = Number(length);
+    else if (length === undefined) proxyRes.on('data', (chunk: Buffer) => (res.bodyBytes += chunk.length));
+    // an upstream that dies mid-body must not leave the client waiting: cut its response too
+    proxyRes.on('error', (err) => {
+      if (!res.destroyed) {
         this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${req.headers.host}: ${err.message}`);
+        res.destroy();
       }
     });
+    proxyRes.pipe(res);
   };
 
   private readonly onError = (err: Error, req: IncomingMessage, res: EdgeResponse | Duplex): void => {

@@ -9,6 +9,9 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+const HOP_LENGTHS = new Uint8Array(32);
+for (const name of HOP_BY_HOP) HOP_LENGTHS[name.length] = 1;
+
 /** Connection's own tokens that are not header names. */
 const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
@@ -68,8 +71,8 @@ export function responseHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    // only names as long as a hop-by-hop one need lower-casing and a look-up
+    if ((HOP_LENGTHS[name.length] === 1 && HOP_BY_HOP.has(name.toLowerCase())) || listed?.has(name.toLowerCase())) continue;
     out.push(name, raw[i + 1]!);
   }
   return out;

@@ -29,7 +29,7 @@ export class RequestHandler {
   readonly onRequest = (req: IncomingMessage, res: EdgeResponse): void => {
     res.startedAt = performance.now();
     this.inFlight++;
-    res.once('close', () => this.finished(req, res));
+    res.on('close', () => this.finished(req, res));
     if (this.draining) res.shouldKeepAlive = false;
     const te = req.headers['transfer-encoding'];
     // Node strips only the chunked framing; another coding (gzip, chunked) would reach the

@@ -92,6 +92,23 @@ sites:
   }
 });
 
+describe('upstream dies mid-response', () => {
+  it('the client sees the response cut off (not a hang), and the error log says so', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write('x'.repeat(1000), () => setTimeout(() => res.socket?.destroy(), 50));
+    });
+    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+    try {
+      await assert.rejects(fetchRaw(edge.port, '/midway', { timeoutMs: 5000 }), /aborted|ECONNRESET|socket hang up/);
+      await waitFor(() => /upstream 127.0.0.1:\d+ broke off its response to GET \/midway on test.example/.test(edge.stderr()), 'error log line');
+    } finally {
+      await edge.stop();
+      await up.close();
+    }
+  });
+});
+
 describe('limits', () => {
   let edge: EdgeProcess;
   let up: Upstream;
