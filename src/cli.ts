@@ -25,14 +25,22 @@ One-liner options:
   --domain NAME        a name to serve (repeat for more)
   --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
                        repeat to spread requests over several
-  --http-port PORT     port for HTTP (default 80)
+  --http-port PORT     port for HTTP: ACME challenges and redirects to HTTPS (default 80)
+  --https-port PORT    port for HTTPS, HTTP/2 and HTTP/1.1 (default 443)
+  --tls MODE           auto (default: Let's Encrypt, or the local CA for localhost, IPs,
+                       *.test/.internal/.local), internal (local CA), off (plain HTTP)
+  --email ADDR         contact for the ACME account (optional)
+  --storage DIR        certificates, keys and ACME account (default ./certs)
+  --acme-ca CA         letsencrypt (default), letsencrypt-staging, or an ACME directory URL
+  --acme-ca-root FILE  extra root to trust for the ACME server (a private CA, Pebble)
   --bind ADDR          address to listen on (default: all; repeat for more)
   --access-log WHERE   stdout, stderr, off or a file (default stdout)
   --log-format FMT     combined or json (default combined)
 
 Examples:
   edge --domain example.com --to unix:/run/gunicorn.sock
-  edge --domain localhost --http-port 8080 --to 127.0.0.1:8000
+  edge --domain localhost --http-port 8080 --https-port 8443 --to 127.0.0.1:8000
+  edge --domain app.example --tls off --http-port 8080
   edge check -c conf/edge.yaml
   edge run -c conf/edge.yaml
 
@@ -47,6 +55,12 @@ const OPTIONS = {
   bind: { type: 'string', multiple: true },
   'access-log': { type: 'string' },
   'log-format': { type: 'string' },
+  'https-port': { type: 'string' },
+  tls: { type: 'string' },
+  email: { type: 'string' },
+  storage: { type: 'string' },
+  'acme-ca': { type: 'string' },
+  'acme-ca-root': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -93,9 +107,9 @@ function load(values: { config?: string } & OneLinerFlags, command: string): Loa
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  if (values['http-port'] !== undefined || values.bind !== undefined || values['access-log'] !== undefined) {
-    throw new UsageError('--http-port, --bind and --access-log go with --domain; in a config file, set http_port, bind and log');
-  }
+  const flagsOnly = ['http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root'] as const;
+  const stray = flagsOnly.find((f) => values[f] !== undefined);
+  if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   return loadConfigFile(values.config ?? DEFAULT_CONFIG);
 }
 

@@ -55,3 +55,20 @@ export function normaliseSiteHost(text: string): { host: string } | { error: str
   if (bad !== undefined || host.length > 253) return { error: `"${text}" is not a valid host name` };
   return { host };
 }
+
+/**
+ * Suffixes no public CA can certify: loopback and testing (RFC 6761 .localhost, .test, .invalid;
+ * RFC 2606 .example), private networks (ICANN's .internal, RFC 8375 .home.arpa) and mDNS (RFC 6762
+ * .local). Caddy's list plus the RFC 6761/2606 test names.
+ */
+const LOCAL_SUFFIXES = ['.localhost', '.test', '.invalid', '.example', '.internal', '.home.arpa', '.local'];
+
+/**
+ * Names edge's local CA certifies instead of a public one: localhost, IP addresses, and names
+ * under the reserved suffixes above (wildcards included).
+ */
+export function isLocalName(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (name === 'localhost' || isIP(name) !== 0) return true;
+  return LOCAL_SUFFIXES.some((suffix) => name.endsWith(suffix));
+}

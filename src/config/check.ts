@@ -1,7 +1,9 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream that is not
-// there (yet) is a warning; a port edge could not bind is an error.
+// there (yet) is a warning; a port edge could not bind, or a certificate file or CA root it
+// cannot read, is an error.
 
-import { stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
@@ -24,9 +26,24 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
       }
     }
   }
+  const secure = config.sites.some((site) => site.tls !== 'off');
   for (const host of config.bind.length > 0 ? config.bind : [undefined]) {
-    const problem = await bindProblem(config.http_port, host);
-    if (problem) problems.push({ where: locate(['http_port']), path: 'http_port', message: problem, severity: 'error' });
+    for (const key of secure ? ['http_port', 'https_port'] as const : ['http_port'] as const) {
+      const problem = await bindProblem(config[key], host);
+      if (problem) problems.push({ where: locate([key]), path: key, message: problem, severity: 'error' });
+    }
+  }
+  const files: [PropertyKey[], string | undefined][] = [[['acme', 'ca_root'], config.acme.ca_root]];
+  config.sites.forEach((site, s) => {
+    if (typeof site.tls === 'object') files.push([['sites', s, 'tls', 'cert'], site.tls.cert], [['sites', s, 'tls', 'key'], site.tls.key]);
+  });
+  for (const [path, file] of files) {
+    if (file === undefined) continue;
+    try {
+      await access(file, constants.R_OK);
+    } catch (err) {
+      problems.push({ where: locate(path), path: pathIn(path), message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, severity: 'error' });
+    }
   }
   return problems;
 }

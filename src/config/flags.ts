@@ -11,6 +11,12 @@ export interface OneLinerFlags {
   bind?: string[];
   'access-log'?: string;
   'log-format'?: string;
+  'https-port'?: string;
+  tls?: string;
+  email?: string;
+  storage?: string;
+  'acme-ca'?: string;
+  'acme-ca-root'?: string;
 }
 
 export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
@@ -19,6 +25,12 @@ const FLAG_OF: [RegExp, string][] = [
   [/^sites\.0\.hosts/, '--domain'],
   [/^sites\.0\.routes\.0\.proxy\.to/, '--to'],
   [/^http_port/, '--http-port'],
+  [/^https_port/, '--https-port'],
+  [/^sites\.0\.tls/, '--tls'],
+  [/^storage/, '--storage'],
+  [/^acme\.email/, '--email'],
+  [/^acme\.ca_root/, '--acme-ca-root'],
+  [/^acme\.ca/, '--acme-ca'],
   [/^bind/, '--bind'],
   [/^log\.access/, '--access-log'],
   [/^log\.format/, '--log-format'],
@@ -29,12 +41,19 @@ export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
     sites: [{
       hosts: flags.domain ?? [],
       routes: [{ match: '/', proxy: { to: flags.to?.length ? flags.to : [DEFAULT_UPSTREAM] } }],
+      ...(flags.tls !== undefined ? { tls: flags.tls } : {}),
     }],
   };
-  if (flags['http-port'] !== undefined) {
-    const port = flags['http-port'];
-    raw.http_port = /^\d+$/.test(port) ? Number(port) : port;
-  }
+  const port = (text: string) => (/^\d+$/.test(text) ? Number(text) : text);
+  if (flags['http-port'] !== undefined) raw.http_port = port(flags['http-port']);
+  if (flags['https-port'] !== undefined) raw.https_port = port(flags['https-port']);
+  if (flags.storage !== undefined) raw.storage = flags.storage;
+  const acme = {
+    ...(flags.email !== undefined ? { email: flags.email } : {}),
+    ...(flags['acme-ca'] !== undefined ? { ca: flags['acme-ca'] } : {}),
+    ...(flags['acme-ca-root'] !== undefined ? { ca_root: flags['acme-ca-root'] } : {}),
+  };
+  if (Object.keys(acme).length > 0) raw.acme = acme;
   if (flags.bind?.length) raw.bind = flags.bind;
   if (flags['access-log'] !== undefined || flags['log-format'] !== undefined) {
     raw.log = {

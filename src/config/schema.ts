@@ -2,66 +2,8 @@
 // The JSON Schema in conf/edge.schema.json is generated from this file (npm run schema).
 
 import * as z from 'zod';
-import { parseDuration, parseSize } from './units.ts';
-import { normaliseSiteHost, parseUpstream } from './address.ts';
-
-const SIZE_HINT = 'use e.g. 512KiB, 10MB, 1GiB';
-const DURATION_HINT = 'use e.g. 500ms, 5s, 2m, 1h, or off';
-
-const sizeValue = z
-    .union([z.int(), z.string()], { error: `expected a size (${SIZE_HINT})` })
-    .transform((value, ctx) => {
-      const bytes = parseSize(value);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: 'custom', message: `bad size ${JSON.stringify(value)} (${SIZE_HINT})` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
-
-function size(description: string, fallback: string) {
-  return sizeValue.prefault(fallback).describe(`${description} Default ${fallback}.`);
-}
-
-function duration(description: string, fallback: string) {
-  return z
-    .union([z.number(), z.string()], { error: `expected a duration (${DURATION_HINT})` })
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        const bare = typeof value === 'number' ? ` (a bare number is ambiguous: write ${value}s)` : ` (${DURATION_HINT})`;
-        ctx.addIssue({ code: 'custom', message: `bad duration ${JSON.stringify(value)}${bare}` });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .prefault(fallback)
-    .describe(`${description} Default ${fallback}.`);
-}
-
-const port = (description: string, fallback: number) =>
-  z.int({ error: 'expected a port number (1-65535)' }).min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535')
-    .default(fallback).describe(`${description} Default ${fallback}.`);
-
-const upstream = z.string({ error: 'expected an upstream address (host:port, http://host:port or unix:/path)' })
-  .transform((text, ctx) => {
-    const parsed = parseUpstream(text);
-    if (typeof parsed === 'string') {
-      // not fatal, so the union in proxy.to reports this message rather than its own "Invalid input"
-      ctx.addIssue({ code: 'custom', message: parsed, continue: true });
-      return z.NEVER;
-    }
-    return parsed;
-  });
-
-const siteHost = z.string({ error: 'expected a host name' }).transform((text, ctx) => {
-  const result = normaliseSiteHost(text);
-  if ('error' in result) {
-    ctx.addIssue({ code: 'custom', message: result.error });
-    return z.NEVER;
-  }
-  return result.host;
-});
+import { duration, port, siteHost, size, sizeValue, upstream } from './values.ts';
+import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -127,7 +69,8 @@ const siteSchema = z.strictObject({
     .describe('Names this site answers to: exact names, *.wildcards (one label), localhost or IP addresses. Case and port are ignored.'),
   routes: z.array(routeSchema, { error: 'expected a list of routes' }).min(1, 'a site needs at least one route')
     .describe('Tried in order; the first whose match fits the path handles the request.'),
-});
+  ...siteTlsFields,
+}).superRefine(checkSiteTls);
 
 const limitsSchema = z.strictObject({
   max_header_size: size('Largest request head (request line and headers); past it the client gets 431.', '16KiB'),
@@ -150,12 +93,16 @@ const includeSchema = z.union([z.string(), z.array(z.string())], { error: 'expec
   .describe('Files (globs, relative to this file) whose sites are added, e.g. conf.d/*.yaml.');
 
 export const configSchema = z.strictObject({
-  http_port: port('Port for plain HTTP.', 80),
+  http_port: port('Port for plain HTTP: ACME HTTP-01 challenges, redirects to HTTPS, and sites with tls: off.', 80),
+  https_port: port('Port for HTTPS (HTTP/2 and HTTP/1.1).', 443),
   bind: z.union([z.string(), z.array(z.string())], { error: 'expected an address or a list of addresses' })
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
   grace_period: duration('On stop, how long in-flight requests may take to finish before connections are closed.', '30s'),
+  storage: z.string().default('./certs')
+    .describe('Where certificates, keys and the ACME account are kept (relative to the working directory). Default ./certs.'),
+  acme: acmeSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
   include: includeSchema,
@@ -174,3 +121,4 @@ export type Route = z.output<typeof routeSchema>;
 export type ProxyConfig = z.output<typeof proxySchema>;
 export type Limits = z.output<typeof limitsSchema>;
 export type LogConfig = z.output<typeof logSchema>;
+export type AcmeConfig = z.output<typeof acmeSchema>;

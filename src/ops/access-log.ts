@@ -1,6 +1,6 @@
 // The access log: one line per request in nginx's combined format or as JSON.
 
-import type { IncomingMessage } from 'node:http';
+import { requestHost, type EdgeRequest } from '../server/response.ts';
 import { LogSink } from './sink.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -18,11 +18,11 @@ export class AccessLog {
     this.json = format === 'json';
   }
 
-  /** One request done: `bytes` of body sent, `startedAt` from performance.now(), `upstream` name or ''. */
-  log(req: IncomingMessage, status: number, bytes: number, startedAt: number, upstream: string): void {
+  /** One request done: from `client`, `bytes` of body sent, `startedAt` from performance.now(), `upstream` name or ''. */
+  log(req: EdgeRequest, client: string, status: number, bytes: number, startedAt: number, upstream: string): void {
     this.sink.write(this.json
-      ? this.jsonLine(req, status, bytes, startedAt, upstream)
-      : this.combinedLine(req, status, bytes));
+      ? this.jsonLine(req, client, status, bytes, startedAt, upstream)
+      : this.combinedLine(req, client, status, bytes));
   }
 
   reopen(): void {
@@ -33,16 +33,16 @@ export class AccessLog {
     this.sink.flushSync();
   }
 
-  private combinedLine(req: IncomingMessage, status: number, bytes: number): string {
+  private combinedLine(req: EdgeRequest, client: string, status: number, bytes: number): string {
     const h = req.headers;
-    return `${req.socket.remoteAddress ?? '-'} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}"\n`;
+    return `${client} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}"\n`;
   }
 
-  private jsonLine(req: IncomingMessage, status: number, bytes: number, startedAt: number, upstream: string): string {
+  private jsonLine(req: EdgeRequest, client: string, status: number, bytes: number, startedAt: number, upstream: string): string {
     return JSON.stringify({
       time: new Date().toISOString(),
-      remote: req.socket.remoteAddress,
-      host: req.headers.host,
+      remote: client,
+      host: requestHost(req),
       method: req.method,
       uri: req.url,
       proto: `HTTP/${req.httpVersion}`,

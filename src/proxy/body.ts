@@ -2,7 +2,7 @@
 // an idle timeout while a body is arriving.
 
 import { Transform, type TransformCallback } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import type { EdgeRequest } from '../server/response.ts';
 
 export class BodyTooLargeError extends Error {
   readonly code = 'EBODY_TOO_LARGE';
@@ -33,7 +33,7 @@ export class BodyLimit extends Transform {
  * Calls `onIdle` when the client sends nothing for `ms` while its body is incomplete. Node emits
  * the request's 'timeout' only until the body is complete, then the watch is lifted.
  */
-export function watchBodyIdle(req: IncomingMessage, ms: number, onIdle: () => void): void {
+export function watchBodyIdle(req: EdgeRequest, ms: number, onIdle: () => void): void {
   req.setTimeout(ms, onIdle);
   req.once('end', () => req.socket.setTimeout(0));
 }

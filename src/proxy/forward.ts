@@ -6,19 +6,17 @@ import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
-import type { EdgeResponse } from '../server/response.ts';
+import { EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
 import { prepareRequestHeaders, responseHeaders } from './headers.ts';
 import { classify, UpstreamTimeoutError } from './errors.ts';
 import { BodyLimit, watchBodyIdle } from './body.ts';
-import { createProxyServer, type AgentPool, type EdgeProxy } from './upstream.ts';
+import { createProxyServer, forwardRequest, forwardUpgrade, type AgentPool, type EdgeProxy } from './upstream.ts';
 
 export interface ProxyContext {
   limits: Limits;
   logger: Logger;
   agents: AgentPool;
-  /** Scheme clients used to reach edge, for X-Forwarded-Proto. */
-  proto: 'http' | 'https';
 }
 
 interface UpstreamEntry {
@@ -36,7 +34,6 @@ export class ProxyHandler implements Action {
   private readonly readTimeout: number;
   private readonly websocket: boolean;
   private readonly logger: Logger;
-  private readonly proto: 'http' | 'https';
 
   constructor(route: Route, config: ProxyConfig, ctx: ProxyContext) {
     this.maxBody = route.max_body_size ?? ctx.limits.max_body_size;
@@ -44,7 +41,6 @@ export class ProxyHandler implements Action {
     this.readTimeout = config.timeouts.read;
     this.websocket = config.websocket;
     this.logger = ctx.logger;
-    this.proto = ctx.proto;
     this.upstreams = config.to.map((address) => {
       const server = createProxyServer(address, ctx.agents.get(address), config.timeouts);
       server.on('proxyReq', this.onProxyReq);
@@ -58,7 +54,7 @@ export class ProxyHandler implements Action {
     return `proxy → ${this.upstreams.map((u) => u.name).join(', ')}`;
   }
 
-  handle(req: IncomingMessage, res: EdgeResponse): void {
+  handle(req: EdgeRequest, res: EdgeRes): void {
     const h = req.headers;
     const length = h['content-length'];
     const chunked = length === undefined && h['transfer-encoding'] !== undefined;
@@ -73,24 +69,23 @@ export class ProxyHandler implements Action {
       if (this.bodyTimeout > 0 && length !== '0') watchBodyIdle(req, this.bodyTimeout, () => this.bodyIdle(req, res));
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
-    prepareRequestHeaders(req, this.proto, false);
+    prepareRequestHeaders(req, false);
     const upstream = this.pick();
     res.upstream = upstream.name;
-    if (limiter) upstream.server.web(req, res, { buffer: limiter }, this.onError);
-    else upstream.server.web(req, res, this.onError);
+    forwardRequest(upstream.server, req, res, this.onError, limiter);
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void {
+  upgrade(req: EdgeRequest, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void {
     if (!this.websocket || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       socket.end(rawStatus(400));
       done(400, '');
       return;
     }
-    prepareRequestHeaders(req, this.proto, true);
+    prepareRequestHeaders(req, true);
     const upstream = this.pick();
-    upstream.server.ws(req, socket, head, (err: Error) => {
+    forwardUpgrade(upstream.server, req, socket, head, (err: Error) => {
       const failure = classify(err as NodeJS.ErrnoException);
-      this.logger.error(`websocket ${req.url} on ${req.headers.host}: upstream ${upstream.name} ${failure.reason}`);
+      this.logger.error(`websocket ${req.url} on ${requestHost(req)}: upstream ${upstream.name} ${failure.reason}`);
       // before the 101 went out the client can still be told why
       if (socket.writable && (socket as { bytesWritten?: number }).bytesWritten === 0) socket.write(rawStatus(failure.status));
       done(failure.status, upstream.name);
@@ -106,10 +101,10 @@ export class ProxyHandler implements Action {
     return u;
   }
 
-  private limitBody(req: IncomingMessage, res: EdgeResponse): BodyLimit {
+  private limitBody(req: EdgeRequest, res: EdgeRes): BodyLimit {
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${req.headers.host}: ${err.message} (max_body_size)`);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`);
       res.upstreamRequest?.destroy();
       sendStatus(res, 413, { close: true });
       req.destroy();
@@ -118,24 +113,27 @@ export class ProxyHandler implements Action {
     return limiter;
   }
 
-  private bodyIdle(req: IncomingMessage, res: EdgeResponse): void {
-    this.logger.warn(`408 ${req.method} ${req.url} on ${req.headers.host}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`);
+  private bodyIdle(req: EdgeRequest, res: EdgeRes): void {
+    this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`);
     res.upstreamRequest?.destroy();
     sendStatus(res, 408, { close: true });
     req.socket.destroySoon();
   }
 
-  private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeResponse): void => {
+  private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeRes): void => {
     res.upstreamRequest = proxyReq;
     if (this.readTimeout > 0) proxyReq.setTimeout(this.readTimeout, onReadTimeout);
   };
 
-  private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeResponse): void => {
+  private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes): void => {
     if (res.writableEnded) {
       proxyRes.resume();
       return;
     }
-    res.writeHead(proxyRes.statusCode!, proxyRes.statusMessage, responseHeaders(proxyRes.rawHeaders));
+    const headers = responseHeaders(proxyRes.rawHeaders);
+    // HTTP/2 has no reason phrase
+    if (res instanceof EdgeResponse) res.writeHead(proxyRes.statusCode!, proxyRes.statusMessage, headers);
+    else res.writeHead(proxyRes.statusCode!, headers);
     // the access log's byte count: the declared length when there is one, else counted as it flows
     const length = proxyRes.headers['content-length'];
     if (length !== undefined && req.method !== 'HEAD') res.bodyBytes = Number(length);
@@ -143,24 +141,24 @@ export class ProxyHandler implements Action {
     // an upstream that dies mid-body must not leave the client waiting: cut its response too
     proxyRes.on('error', (err) => {
       if (!res.destroyed) {
-        this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${req.headers.host}: ${err.message}`);
+        this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`);
         res.destroy();
       }
     });
     proxyRes.pipe(res);
   };
 
-  private readonly onError = (err: Error, req: IncomingMessage, res: EdgeResponse | Duplex): void => {
+  private readonly onError = (err: Error, req: IncomingMessage, res: EdgeRes | Duplex): void => {
     if (!('writeHead' in res) || res.writableEnded) return;
     const e = err as NodeJS.ErrnoException;
     if (this.staleConnection(e, req, res)) {
       res.retried = true;
       const upstream = this.upstreams.find((u) => u.name === res.upstream) ?? this.pick();
-      upstream.server.web(req, res, this.onError);
+      forwardRequest(upstream.server, req, res, this.onError);
       return;
     }
     const failure = classify(e);
-    this.logger.error(`${failure.status} ${req.method} ${req.url} on ${req.headers.host}: upstream ${res.upstream} ${failure.reason}`);
+    this.logger.error(`${failure.status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${res.upstream} ${failure.reason}`);
     sendStatus(res, failure.status);
   };
 
@@ -168,7 +166,7 @@ export class ProxyHandler implements Action {
    * A kept-alive connection the upstream closed just as edge reused it: safe to send again once
    * when the request is idempotent and has no body (RFC 9112 9.3.1).
    */
-  private staleConnection(err: NodeJS.ErrnoException, req: IncomingMessage, res: EdgeResponse): boolean {
+  private staleConnection(err: NodeJS.ErrnoException, req: IncomingMessage, res: EdgeRes): boolean {
     return !res.retried && !res.headersSent && res.upstreamRequest?.reusedSocket === true
       && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
       && IDEMPOTENT.has(req.method!) && req.readableEnded

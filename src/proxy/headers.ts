@@ -1,7 +1,9 @@
 // Header rules at the proxy boundary: hop-by-hop headers (RFC 9110 7.6.1) stay on their hop, in
 // both directions, and the upstream learns who the client is through the X-Forwarded-* set.
 
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { requestHost, type EdgeRequest } from '../server/response.ts';
 
 /** Hop-by-hop headers, plus Proxy-* which only ever concern the hop to a proxy. */
 const HOP_BY_HOP = new Set([
@@ -19,7 +21,7 @@ const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
  * Rewrites the client's request headers in place for the upstream. `websocket` keeps the
  * Upgrade/Connection pair an upgrade needs; a chunked body stays chunked (Node re-frames it).
  */
-export function prepareRequestHeaders(req: IncomingMessage, proto: string, websocket: boolean): void {
+export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): void {
   const h = req.headers;
   const connection = h.connection;
   if (connection !== undefined) {
@@ -43,8 +45,9 @@ export function prepareRequestHeaders(req: IncomingMessage, proto: string, webso
   const prior = h['x-forwarded-for'];
   h['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   h['x-real-ip'] = client;
-  h['x-forwarded-proto'] = proto;
-  if (h.host !== undefined) h['x-forwarded-host'] = h.host;
+  h['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted === true ? 'https' : 'http';
+  const host = requestHost(req);
+  if (host !== undefined) h['x-forwarded-host'] = host;
 }
 
 function dropListed(h: IncomingHttpHeaders, connection: string): void {

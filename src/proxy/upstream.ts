@@ -4,7 +4,8 @@
 import { Agent, IncomingMessage } from 'node:http';
 import { ProxyServer } from 'http-proxy-3';
 import type { UpstreamAddress } from '../config/address.ts';
-import type { EdgeResponse } from '../server/response.ts';
+import type { Duplex, Readable } from 'node:stream';
+import type { EdgeRequest, EdgeRes, EdgeResponse } from '../server/response.ts';
 
 export type EdgeProxy = ProxyServer<typeof IncomingMessage, typeof EdgeResponse>;
 
@@ -59,4 +60,20 @@ export function createProxyServer(address: UpstreamAddress, agent: Agent, timeou
     prependPath: false,
     ...(timeouts.connect > 0 ? { connectTimeout: timeouts.connect } : {}),
   });
+}
+
+export type ProxyErrorHandler = (err: Error, req: IncomingMessage, res: EdgeRes | Duplex) => void;
+
+// http-proxy-3 is typed for HTTP/1.1 objects but takes HTTP/2 compatibility ones as well (it drops
+// the pseudo-headers itself), so both kinds pass through these two casts.
+
+export function forwardRequest(proxy: EdgeProxy, req: EdgeRequest, res: EdgeRes, onError: ProxyErrorHandler, body?: Readable): void {
+  const request = req as IncomingMessage;
+  const response = res as unknown as EdgeResponse;
+  if (body) proxy.web(request, response, { buffer: body }, onError);
+  else proxy.web(request, response, onError);
+}
+
+export function forwardUpgrade(proxy: EdgeProxy, req: EdgeRequest, socket: Duplex, head: Buffer, onError: (err: Error) => void): void {
+  proxy.ws(req as IncomingMessage, socket, head, onError);
 }

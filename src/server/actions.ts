@@ -1,25 +1,24 @@
 // What a route does with a request. The proxy action lives in src/proxy; the small ones are here.
 
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Route } from '../config/schema.ts';
-import type { EdgeResponse } from './response.ts';
+import { requestHost, type EdgeRequest, type EdgeRes } from './response.ts';
 
 export interface Action {
-  handle(req: IncomingMessage, res: EdgeResponse): void;
+  handle(req: EdgeRequest, res: EdgeRes): void;
   /** WebSocket and other upgrades; `done` reports the outcome for the access log. */
-  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void;
+  upgrade?(req: EdgeRequest, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void;
   /** One line for the start-up banner. */
   describe(): string;
 }
 
-type Part = string | ((req: IncomingMessage) => string);
+type Part = string | ((req: EdgeRequest) => string);
 
 /** `https://example.com{uri}` → parts joined per request, parsed once per config. */
 function compileTemplate(template: string): Part[] {
   const parts: Part[] = [];
   for (const piece of template.split(/(\{host\}|\{uri\}|\{path\})/)) {
-    if (piece === '{host}') parts.push((req) => req.headers.host ?? '');
+    if (piece === '{host}') parts.push((req) => requestHost(req) ?? '');
     else if (piece === '{uri}') parts.push((req) => req.url ?? '/');
     else if (piece === '{path}') parts.push((req) => (req.url ?? '/').split('?')[0]!);
     else if (piece !== '') parts.push(piece);
@@ -38,7 +37,7 @@ export class RedirectAction implements Action {
     this.parts = compileTemplate(config.to);
   }
 
-  handle(req: IncomingMessage, res: EdgeResponse): void {
+  handle(req: EdgeRequest, res: EdgeRes): void {
     let location = '';
     for (const part of this.parts) location += typeof part === 'string' ? part : part(req);
     res.writeHead(this.status, { location, 'content-length': 0 });
@@ -62,11 +61,14 @@ export class RespondAction implements Action {
     this.headers = { 'content-type': 'text/plain; charset=utf-8', ...lower, 'content-length': this.body.length };
   }
 
-  handle(req: IncomingMessage, res: EdgeResponse): void {
+  handle(req: EdgeRequest, res: EdgeRes): void {
     res.writeHead(this.status, this.headers);
-    const head = req.method === 'HEAD';
-    res.bodyBytes = head ? 0 : this.body.length;
-    res.end(head ? undefined : this.body);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    res.bodyBytes = this.body.length;
+    res.end(this.body);
   }
 
   describe(): string {

@@ -1,15 +1,26 @@
-// An edge instance: builds the request path from a validated Config, opens the listeners, and
-// stops gracefully (stop accepting, drain in-flight requests within the grace period).
+// An edge instance: builds the request path from a validated Config, opens the listeners (plain
+// HTTP, and HTTPS when a site has TLS), starts certificate management, and stops gracefully
+// (stop accepting, drain in-flight requests within the grace period).
 
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import type { Config, Route } from '../config/schema.ts';
+import { directoryUrl } from '../config/tls-schema.ts';
 import { AccessLog } from '../ops/access-log.ts';
 import { Logger } from '../ops/log.ts';
 import { LogSink } from '../ops/sink.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import { AgentPool } from '../proxy/upstream.ts';
+import { AcmeIssuer } from '../tls/acme.ts';
+import { Challenges } from '../tls/challenges.ts';
+import { CertManager } from '../tls/manager.ts';
+import { certificatePlan } from '../tls/plan.ts';
+import { CertificateTable } from '../tls/sni.ts';
+import { FsStorage } from '../tls/storage/fs.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 import { RequestHandler } from './handler.ts';
+import { HttpsListener } from './https.ts';
 import { createHttpServer, displayAddress, listen } from './listeners.ts';
 import { Router } from './router.ts';
 
@@ -22,19 +33,53 @@ export interface StartOptions {
 export class Edge {
   readonly config: Config;
   readonly logger: Logger;
+  readonly certificates: CertManager | undefined;
   private readonly access: AccessLog | undefined;
   private readonly agents = new AgentPool();
-  private readonly handler: RequestHandler;
+  private readonly router: Router<Action>;
+  private readonly http: RequestHandler;
+  private readonly https: RequestHandler;
+  private readonly challenges = new Challenges();
+  private readonly table = new CertificateTable();
   private readonly servers: Server[] = [];
+  private readonly secure: HttpsListener[] = [];
   private stopping: Promise<void> | undefined;
 
   private constructor(config: Config) {
     this.config = config;
     this.logger = new Logger(new LogSink(config.log.error));
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access), config.log.format);
-    const ctx = { limits: config.limits, logger: this.logger, agents: this.agents, proto: 'http' as const };
-    const router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
-    this.handler = new RequestHandler(router, this.access);
+    const plan = certificatePlan(config.sites);
+    const ctx = { limits: config.limits, logger: this.logger, agents: this.agents };
+    this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
+    this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port });
+    this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port });
+    if (plan.length > 0) {
+      const storage = new FsStorage(config.storage);
+      const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
+      const acme = plan.some((p) => p.kind === 'acme')
+        ? new AcmeIssuer({
+            directoryUrl: directoryUrl(config.acme.ca),
+            caRoot,
+            email: config.acme.email,
+            eab: config.acme.eab && { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmac_key },
+            profile: config.acme.profile,
+            challenges: config.acme.challenges,
+          }, storage, this.challenges)
+        : undefined;
+      this.certificates = new CertManager({
+        sources: plan,
+        storage,
+        table: this.table,
+        logger: this.logger,
+        acme,
+        acmeCaRoot: caRoot,
+        preflight: config.acme.preflight,
+        onInstall: (cert) => {
+          if (cert.names.some((n) => isIP(n))) for (const l of this.secure) l.setDefaultCertificate(cert);
+        },
+      });
+    }
   }
 
   static async start(config: Config, opts: StartOptions): Promise<Edge> {
@@ -42,15 +87,24 @@ export class Edge {
     const hosts = config.bind.length > 0 ? config.bind : [undefined];
     try {
       for (const host of hosts) {
-        const server = createHttpServer(config.limits, edge.handler);
+        const server = createHttpServer(config.limits, edge.http);
         await listen(server, config.http_port, host);
         edge.servers.push(server);
+        if (edge.certificates) {
+          const listener = new HttpsListener(config.limits, edge.https, edge.table, edge.challenges);
+          await listen(listener.front, config.https_port, host);
+          edge.secure.push(listener);
+        }
       }
     } catch (err) {
       for (const server of edge.servers) server.close();
+      for (const listener of edge.secure) listener.front.close();
       edge.agents.destroy();
       throw err;
     }
+    // listeners first, since HTTP-01 validation needs the HTTP port answering; the banner once
+    // stored certificates are installed, so "listening" means ready to serve them
+    await edge.certificates?.start();
     edge.logger.block(edge.banner(opts));
     return edge;
   }
@@ -77,37 +131,46 @@ export class Edge {
 
   private async drain(): Promise<void> {
     const grace = this.config.grace_period;
-    const pending = this.handler.inFlight;
+    const pending = this.http.inFlight + this.https.inFlight;
     this.logger.info(pending > 0
       ? `stopping: waiting up to ${grace / 1000}s for ${pending} request(s) in flight`
       : 'stopping');
+    this.certificates?.stop();
     for (const server of this.servers) {
       server.close();
       server.closeIdleConnections();
     }
+    for (const listener of this.secure) listener.stopAccepting();
     // connections that finish a response while draining go idle; close them as they do
     const sweep = setInterval(() => this.servers.forEach((s) => s.closeIdleConnections()), 50);
-    const clean = await this.handler.drain(grace);
+    const [httpClean, httpsClean] = await Promise.all([this.http.drain(grace), this.https.drain(grace)]);
     clearInterval(sweep);
     for (const server of this.servers) server.closeAllConnections();
+    for (const listener of this.secure) listener.closeAll();
     this.agents.destroy();
-    this.logger.info(clean ? 'stopped' : `stopped: grace period over, ${this.handler.inFlight} request(s) cut off`);
+    const cut = this.http.inFlight + this.https.inFlight;
+    this.logger.info(httpClean && httpsClean ? 'stopped' : `stopped: grace period over, ${cut} request(s) cut off`);
     this.access?.flushSync();
     this.logger.flushSync();
   }
 
   private banner(opts: StartOptions): string {
     const lines = [`edge ${opts.version} (Node ${process.versions.node}, pid ${process.pid}) config ${opts.source}`];
-    for (const s of this.servers) {
-      const a = s.address();
-      if (typeof a === 'object' && a) lines.push(`  listening  http://${displayAddress(a.address, a.port)}`);
-    }
-    for (const site of this.handler.router.sites) {
-      lines.push(`  site       ${site.site.hosts.join(', ')}`);
+    const address = (s: { address(): unknown }) => {
+      const a = s.address() as { address: string; port: number } | null;
+      return a ? displayAddress(a.address, a.port) : '?';
+    };
+    for (const s of this.servers) lines.push(`  listening  http://${address(s)}`);
+    for (const l of this.secure) lines.push(`  listening  https://${address(l.front)} (HTTP/2, HTTP/1.1)`);
+    for (const site of this.router.sites) {
+      const tls = site.site.tls;
+      const mode = tls === 'off' ? 'http only' : typeof tls === 'object' ? `https, certificate ${tls.cert}` : `https, ${tls} certificates`;
+      lines.push(`  site       ${site.site.hosts.join(', ')} (${mode})`);
       const width = Math.max(...site.routes.map((r) => r.pattern.length));
       for (const r of site.routes) lines.push(`    ${r.pattern.padEnd(width)}  ${r.handler.describe()}`);
     }
-    if (this.handler.router.sites.length === 0) lines.push('  no sites configured: every request gets 404');
+    if (this.router.sites.length === 0) lines.push('  no sites configured: every request gets 404');
+    if (this.certificates) lines.push(`  storage    ${this.config.storage}`);
     lines.push(`  access log ${this.access ? `${this.config.log.access} (${this.config.log.format})` : 'off'}`);
     return lines.join('\n');
   }

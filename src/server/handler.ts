@@ -1,19 +1,32 @@
-// The request path: Host → site, path → route, then the route's action. Also the upgrade path
-// (WebSockets), the access log entry for each request, and the count of requests in flight
-// that a graceful stop waits for.
+// The request path: Host → site, path → route, then the route's action; on plain HTTP, ACME
+// challenges and redirects to HTTPS; on HTTPS, 421 for misdirected requests and HSTS. Also the
+// upgrade path (WebSockets), the access log entry for each request, and the count of requests
+// in flight that a graceful stop waits for.
 
-import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AccessLog } from '../ops/access-log.ts';
+import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
-import type { EdgeResponse } from './response.ts';
-import { Router, type RouteEntry } from './router.ts';
+import { EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from './response.ts';
+import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
 import { rawStatus, sendStatus } from './status.ts';
+
+export interface SchemeOptions {
+  scheme: 'http' | 'https';
+  /** Pending ACME HTTP-01 challenges, answered on plain HTTP. */
+  challenges?: Challenges;
+  /** Where redirects to HTTPS point. */
+  httpsPort: number;
+}
+
+type Resolved = { site: SiteEntry<Action>; route: RouteEntry<Action> } | number;
 
 export class RequestHandler {
   readonly router: Router<Action>;
   private readonly access: AccessLog | undefined;
+  private readonly scheme: SchemeOptions;
   /** Requests and upgraded connections not yet finished. */
   inFlight = 0;
   /** Set when edge is stopping: responses close their connections. */
@@ -21,16 +34,18 @@ export class RequestHandler {
   private readonly upgraded = new Set<Duplex>();
   private onIdle: (() => void) | undefined;
 
-  constructor(router: Router<Action>, access: AccessLog | undefined) {
+  constructor(router: Router<Action>, access: AccessLog | undefined, scheme: SchemeOptions) {
     this.router = router;
     this.access = access;
+    this.scheme = scheme;
   }
 
-  readonly onRequest = (req: IncomingMessage, res: EdgeResponse): void => {
+  readonly onRequest = (req: EdgeRequest, res: EdgeRes): void => {
     res.startedAt = performance.now();
+    res.client = req.socket.remoteAddress ?? '-';
     this.inFlight++;
     res.on('close', () => this.finished(req, res));
-    if (this.draining) res.shouldKeepAlive = false;
+    if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
     const te = req.headers['transfer-encoding'];
     // Node strips only the chunked framing; another coding (gzip, chunked) would reach the
     // upstream unlabelled, so refuse it as nginx does
@@ -38,24 +53,38 @@ export class RequestHandler {
       sendStatus(res, 501, { close: true });
       return;
     }
-    const entry = this.resolve(req);
-    if (typeof entry === 'number') {
-      sendStatus(res, entry);
+    if (this.scheme.challenges && this.answerChallenge(req, res)) return;
+    const resolved = this.resolve(req);
+    if (typeof resolved === 'number') {
+      sendStatus(res, resolved);
       return;
     }
-    entry.handler.handle(req, res);
+    const policy = resolved.site.policy;
+    if (this.scheme.scheme === 'http') {
+      if (policy.redirect) {
+        this.redirectToHttps(req, res);
+        return;
+      }
+    } else {
+      if (this.misdirected(req, resolved.site)) {
+        sendStatus(res, 421);
+        return;
+      }
+      if (policy.hsts !== undefined) res.setHeader('strict-transport-security', policy.hsts);
+    }
+    resolved.route.handler.handle(req, res);
   };
 
   /**
    * "Expect: 100-continue": only the proxy sends the 100 (after its body checks). Whoever answers
    * without it cannot know whether the client will still send the body, so the connection closes.
    */
-  readonly onCheckContinue = (req: IncomingMessage, res: EdgeResponse): void => {
-    res.shouldKeepAlive = false;
+  readonly onCheckContinue = (req: EdgeRequest, res: EdgeRes): void => {
+    if (res instanceof EdgeResponse) res.shouldKeepAlive = false;
     this.onRequest(req, res);
   };
 
-  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  readonly onUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer): void => {
     const startedAt = performance.now();
     this.inFlight++;
     this.upgraded.add(socket);
@@ -64,21 +93,25 @@ export class RequestHandler {
     const done = (status: number, upstream: string): void => {
       if (logged) return;
       logged = true;
-      this.access?.log(req, status, 0, startedAt, upstream);
+      this.access?.log(req, req.socket.remoteAddress ?? '-', status, 0, startedAt, upstream);
     };
     socket.once('close', () => {
       this.upgraded.delete(socket);
       this.inFlight--;
       this.checkIdle();
     });
-    const entry = this.resolve(req);
-    if (typeof entry === 'number' || !entry.handler.upgrade) {
-      const status = typeof entry === 'number' ? entry : 404;
+    const resolved = this.resolve(req);
+    let status = typeof resolved === 'number' ? resolved : resolved.route.handler.upgrade ? 0 : 404;
+    if (typeof resolved !== 'number') {
+      if (this.scheme.scheme === 'http' && resolved.site.policy.redirect) status = 403;
+      else if (this.scheme.scheme === 'https' && this.misdirected(req, resolved.site)) status = 421;
+    }
+    if (status !== 0 || typeof resolved === 'number') {
       socket.end(rawStatus(status));
       done(status, '');
       return;
     }
-    entry.handler.upgrade(req, socket, head, done);
+    resolved.route.handler.upgrade!(req, socket, head, done);
   };
 
   /** Resolves when nothing is in flight; calls after `graceMs` force the issue. */
@@ -98,8 +131,8 @@ export class RequestHandler {
     });
   }
 
-  /** The route for a request, or the status to answer with when there is none. */
-  private resolve(req: IncomingMessage): RouteEntry<Action> | number {
+  /** The site and route for a request, or the status to answer with when there is none. */
+  private resolve(req: EdgeRequest): Resolved {
     let url = req.url!;
     if (url.charCodeAt(0) !== 47 /* / */) {
       const absolute = absoluteForm(url);
@@ -107,8 +140,9 @@ export class RequestHandler {
       req.headers.host = absolute.host;
       req.url = url = absolute.path;
     }
-    const site = this.router.site(req.headers.host);
-    if (site === undefined) return 404;
+    const site = this.router.site(requestHost(req));
+    // under TLS the handshake already named a site: a Host edge does not serve was misdirected
+    if (site === undefined) return this.scheme.scheme === 'https' ? 421 : 404;
     let path: string;
     try {
       path = normalisePath(pathOf(url));
@@ -116,14 +150,38 @@ export class RequestHandler {
       if (err instanceof BadPathError) return 400;
       throw err;
     }
-    return Router.route(site, path) ?? 404;
+    const route = Router.route(site, path);
+    return route === undefined ? 404 : { site, route };
   }
 
-  private finished(req: IncomingMessage, res: EdgeResponse): void {
+  private answerChallenge(req: EdgeRequest, res: EdgeRes): boolean {
+    const answer = this.scheme.challenges!.httpAnswer(pathOf(req.url!));
+    if (answer === undefined) return false;
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+    res.bodyBytes = answer.length;
+    res.end(answer);
+    return true;
+  }
+
+  private redirectToHttps(req: EdgeRequest, res: EdgeRes): void {
+    const host = requestHost(req) ?? '';
+    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : hostName(host);
+    const port = this.scheme.httpsPort === 443 ? '' : `:${this.scheme.httpsPort}`;
+    res.writeHead(308, { location: `https://${name}${port}${req.url}`, 'content-length': 0 });
+    res.end();
+  }
+
+  /** The TLS server name picked another site than the Host header does (RFC 9110 15.5.20). */
+  private misdirected(req: EdgeRequest, site: SiteEntry<Action>): boolean {
+    const servername = (req.socket as TLSSocket).servername;
+    return typeof servername === 'string' && this.router.site(servername) !== site;
+  }
+
+  private finished(req: EdgeRequest, res: EdgeRes): void {
     this.inFlight--;
     // 499, as nginx logs it: the client closed the connection before the response was complete
     const status = res.writableFinished ? res.statusCode : 499;
-    this.access?.log(req, status, res.bodyBytes, res.startedAt, res.upstream);
+    this.access?.log(req, res.client, status, res.bodyBytes, res.startedAt, res.upstream);
     if (this.draining) this.checkIdle();
   }
 

@@ -2,6 +2,7 @@
 // node:http server sharing the request handler; a TLS listener slots in beside it.
 
 import { createServer, type Server } from 'node:http';
+import type { Server as TcpServer } from 'node:net';
 import type { Limits } from '../config/schema.ts';
 import type { RequestHandler } from './handler.ts';
 import { EdgeResponse } from './response.ts';
@@ -43,7 +44,7 @@ export function displayAddress(host: string | undefined, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+export function listen(server: TcpServer, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(displayAddress(host, port), err));
     server.once('error', onError);

@@ -1,17 +1,60 @@
-// The response object edge's servers create for every request: Node's ServerResponse plus the few
-// facts the access log and error handling need, kept as plain fields (no per-request maps).
+// The request and response objects edge's servers create: Node's, plus the few facts the access
+// log and error handling need, kept as plain fields (no per-request maps). HTTP/1.1 and HTTP/2
+// each have their own response class with the same fields.
 
-import { ServerResponse, type ClientRequest, type IncomingMessage } from 'node:http';
+import { ServerResponse, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 
-export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+export type EdgeRequest = IncomingMessage | Http2ServerRequest;
+
+interface Exchange {
   /** performance.now() when the request arrived. */
-  startedAt = 0;
+  startedAt: number;
   /** Body bytes sent to the client. */
-  bodyBytes = 0;
+  bodyBytes: number;
   /** The upstream that served (or failed) the request, for logs. */
-  upstream = '';
+  upstream: string;
   /** The request to the upstream now under way, if any. */
-  upstreamRequest: ClientRequest | undefined = undefined;
+  upstreamRequest: ClientRequest | undefined;
   /** Set once a request has been sent again after a stale keep-alive connection failed it. */
+  retried: boolean;
+  /** The client's address, kept for the access log (an HTTP/2 stream may have lost its socket by then). */
+  client: string;
+}
+
+export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
+  startedAt = 0;
+  bodyBytes = 0;
+  upstream = '';
+  upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
+  client = '';
+}
+
+export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequest> extends Http2ServerResponse<Request> implements Exchange {
+  startedAt = 0;
+  bodyBytes = 0;
+  upstream = '';
+  upstreamRequest: ClientRequest | undefined = undefined;
+  retried = false;
+  client = '';
+}
+
+/** What edge's code needs of a response, met by both classes above. */
+export interface EdgeRes extends Exchange, NodeJS.WritableStream {
+  readonly req: EdgeRequest;
+  statusCode: number;
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  readonly destroyed: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | string[]): unknown;
+  setHeader(name: string, value: number | string | readonly string[]): unknown;
+  writeContinue(): void;
+  destroy(error?: Error): unknown;
+}
+
+/** The Host a request is for: the Host header, or HTTP/2's :authority. */
+export function requestHost(req: EdgeRequest): string | undefined {
+  return req.headers.host ?? (req.headers[':authority'] as string | undefined);
 }

@@ -2,6 +2,7 @@
 // (prefix, =exact, ~regex; first match wins). Compiled once per config, pure lookups per request.
 
 import type { Route, Site } from '../config/schema.ts';
+import { sitePolicy, type SitePolicy } from './site-policy.ts';
 
 export interface RouteEntry<T> {
   /** The pattern as written in the config, for logs. */
@@ -15,6 +16,7 @@ export interface SiteEntry<T> {
   /** The first host of the site, for logs. */
   readonly name: string;
   readonly site: Site;
+  readonly policy: SitePolicy;
   readonly routes: RouteEntry<T>[];
 }
 
@@ -40,6 +42,7 @@ export class Router<T> {
     this.sites = sites.map((site) => ({
       name: site.hosts[0]!,
       site,
+      policy: sitePolicy(site),
       routes: site.routes.map((route) => ({
         pattern: route.match,
         route,

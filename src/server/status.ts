@@ -1,10 +1,10 @@
 // Short responses edge makes itself: errors, redirects, fixed answers.
 
 import { STATUS_CODES } from 'node:http';
-import type { EdgeResponse } from './response.ts';
+import type { EdgeRes } from './response.ts';
 
 /** A short plain-text error page; never a stack trace. `close` ends the connection afterwards. */
-export function sendStatus(res: EdgeResponse, status: number, opts: { close?: boolean; headers?: Record<string, string> } = {}): void {
+export function sendStatus(res: EdgeRes, status: number, opts: { close?: boolean; headers?: Record<string, string> } = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -18,8 +18,12 @@ export function sendStatus(res: EdgeResponse, status: number, opts: { close?: bo
   };
   if (opts.close) headers.connection = 'close';
   res.writeHead(status, headers);
-  res.bodyBytes = res.req.method === 'HEAD' ? 0 : body.length;
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (res.req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.bodyBytes = body.length;
+  res.end(body);
 }
 
 /** The same page for a raw socket, where an upgrade request cannot get a ServerResponse. */

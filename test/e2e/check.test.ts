@@ -188,7 +188,7 @@ describe('edge check: bad configs', () => {
 describe('edge check: good configs and this machine', () => {
   it('prints "FILE: ok" and exits 0 for a good config', async () => {
     const port = await freePort();
-    const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\n${ROUTE}      - proxy: { to: 127.0.0.1:3000 }\n`);
+    const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\n${ROUTE}      - proxy: { to: 127.0.0.1:3000 }\nhttps_port: ${await freePort()}\n`);
     const r = await runEdge(['check', '-c', file]);
     assert.deepEqual(r, { code: 0, stdout: `${file}: ok\n`, stderr: '' });
   });
@@ -213,6 +213,7 @@ bind: 127.0.0.1
 include: conf.d/*.yaml
 ${ROUTE}      - proxy:
           to: unix:/nonexistent/app.sock
+https_port: ${await freePort()}
 `);
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', 'b.yaml'), 'sites:\n  - hosts: [b.example]\n    routes:\n      - proxy: { to: [127.0.0.1:3000, unix:/nonexistent/b.sock] }\n');
@@ -231,7 +232,7 @@ ${ROUTE}      - proxy:
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const { file } = writeConfig(`bind: 127.0.0.1\nhttp_port: ${port}\n${ROUTE}      - respond: {}\n`);
+      const { file } = writeConfig(`bind: 127.0.0.1\nhttp_port: ${port}\n${ROUTE}      - respond: {}\nhttps_port: ${await freePort()}\n`);
       const r = await runEdge(['check', '-c', file]);
       assert.deepEqual(r, { code: 1, stdout: '', stderr: `${file}:2:12: http_port: 127.0.0.1 port ${port} is already in use\n` });
     } finally {
@@ -248,7 +249,7 @@ ${ROUTE}      - proxy:
 describe('edge check: the one-liner and the command line', () => {
   it('checks a good one-liner', async () => {
     const port = await freePort();
-    const r = await runEdge(['check', '--domain', 'x.example', '--to', '127.0.0.1:3000', '--http-port', String(port), '--bind', '127.0.0.1']);
+    const r = await runEdge(['check', '--domain', 'x.example', '--to', '127.0.0.1:3000', '--http-port', String(port), '--https-port', String(await freePort()), '--bind', '127.0.0.1']);
     assert.deepEqual(r, { code: 0, stdout: 'command line: ok\n', stderr: '' });
   });
 

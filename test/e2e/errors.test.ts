@@ -54,6 +54,7 @@ http_port: ${port}
 bind: 127.0.0.1
 sites:
   - hosts: [test.example]
+    tls: off
     routes:
       - match: /refused
         proxy: { to: 127.0.0.1:${refused} }
@@ -98,7 +99,7 @@ describe('upstream dies mid-response', () => {
       res.writeHead(200, { 'content-length': '100000' });
       res.write('x'.repeat(1000), () => setTimeout(() => res.socket?.destroy(), 50));
     });
-    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       await assert.rejects(fetchRaw(edge.port, '/midway', { timeoutMs: 5000 }), /aborted|ECONNRESET|socket hang up/);
       await waitFor(() => /upstream 127.0.0.1:\d+ broke off its response to GET \/midway on test.example/.test(edge.stderr()), 'error log line');
@@ -125,6 +126,7 @@ bind: 127.0.0.1
 limits: { max_body_size: 1KiB, max_header_size: 4KiB, header_timeout: 1s, body_timeout: 1s }
 sites:
   - hosts: [test.example]
+    tls: off
     routes:
       - match: /big/
         max_body_size: 1MiB
@@ -189,7 +191,7 @@ sites:
 describe('client gives up', () => {
   it('an aborted request frees the upstream request and its connection', async () => {
     const up = await startUpstream(() => {});
-    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       const socket = connect(edge.port, '127.0.0.1');
       socket.write('GET /slow HTTP/1.1\r\nHost: test.example\r\n\r\n');

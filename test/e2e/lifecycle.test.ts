@@ -19,7 +19,7 @@ describe('graceful stop', () => {
       res.write('part one, ');
       setTimeout(() => res.end('part two'), 1000);
     });
-    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       const slow = fetchRaw(edge.port, '/slow');
       await waitFor(() => up.requests.length === 1, 'upstream got the request');
@@ -47,6 +47,7 @@ bind: 127.0.0.1
 grace_period: 300ms
 sites:
   - hosts: [test.example]
+    tls: off
     routes: [{ proxy: { to: ${up.address} } }]
 `);
     const edge = await startEdge(['run', '-c', file], { port });
@@ -75,6 +76,7 @@ bind: 127.0.0.1
 log: { access: ${log}, format: json }
 sites:
   - hosts: [test.example]
+    tls: off
     routes: [{ proxy: { to: ${up.address} } }]
 `);
     const edge = await startEdge(['run', '-c', file], { port });
@@ -104,7 +106,7 @@ describe('start-up failures', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runEdge(['--domain', 'test.example', '--http-port', String(port), '--bind', '127.0.0.1']);
+      const r = await runEdge(['--domain', 'test.example', '--http-port', String(port), '--bind', '127.0.0.1', '--tls', 'off']);
       assert.equal(r.code, 1);
       assert.equal(r.stderr, `edge: cannot listen on 127.0.0.1:${port}: the address is already in use\n`);
     } finally {

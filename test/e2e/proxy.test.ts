@@ -17,7 +17,7 @@ describe('proxying from the one-liner', () => {
         res.writeHead(201, { 'x-from': 'app', 'content-type': 'text/plain' });
         res.end(`you asked for ${req.url}`);
       }, { unix: kind === 'unix' });
-      const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+      const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
       try {
         const a = await fetchRaw(edge.port, '/some/path?x=1&y=%20');
         assert.equal(a.status, 201);
@@ -49,6 +49,7 @@ bind: 127.0.0.1
 log: { access: off }
 sites:
   - hosts: [test.example, "*.wild.example"]
+    tls: off
     routes:
       - match: /api/
         proxy: { to: ${tcp.address} }
@@ -130,7 +131,7 @@ describe('headers across the proxy', () => {
       }
       echo(req, res);
     });
-    edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1', '--access-log', 'off']);
+    edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1', '--access-log', 'off']);
   });
   after(async () => {
     await edge.stop();

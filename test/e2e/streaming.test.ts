@@ -81,6 +81,7 @@ log: { access: off }
 limits: { max_body_size: 2GiB }
 sites:
   - hosts: [test.example]
+    tls: off
     routes:
       - proxy: { to: ${up.address} }
 `);
@@ -126,7 +127,7 @@ describe('server-sent events', () => {
       await gate; // the second event waits until the client has seen the first
       res.end('data: second\n\n');
     });
-    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1', '--access-log', 'off']);
+    const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1', '--access-log', 'off']);
     try {
       const events = await new Promise<string[]>((resolve, reject) => {
         const seen: string[] = [];

@@ -34,7 +34,7 @@ describe('websockets through edge', () => {
         seenHeaders.push(req.headers);
         ws.on('message', (data) => ws.send(`echo:${data.toString()}`));
       });
-      const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--bind', '127.0.0.1']);
+      const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
       try {
         const ws = await open(edge.port, '/chat?room=1');
         for (let i = 0; i < 20; i++) assert.equal(await roundTrip(ws, `m${i}`), `echo:m${i}`);
@@ -65,6 +65,7 @@ http_port: ${port}
 bind: 127.0.0.1
 sites:
   - hosts: [test.example]
+    tls: off
     routes:
       - match: /nows/
         proxy: { to: ${up.address}, websocket: false }
@@ -86,7 +87,7 @@ sites:
 
   it('answers 502 when the upstream is not listening', async () => {
     const dead = await freePort();
-    const edge = await startEdge(['--domain', 'test.example', '--to', `127.0.0.1:${dead}`, '--http-port', '{port}', '--bind', '127.0.0.1']);
+    const edge = await startEdge(['--domain', 'test.example', '--to', `127.0.0.1:${dead}`, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       await assert.rejects(open(edge.port, '/chat'), /status 502/);
       await waitFor(() => /websocket \/chat on test.example: upstream 127.0.0.1:\d+ refused the connection/.test(edge.stderr()), 'error log line');

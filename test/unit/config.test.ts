@@ -23,8 +23,11 @@ describe('loadConfigFile', () => {
     const loaded = loadConfigFile(file);
     assert.deepEqual(loaded.config, {
       http_port: 80,
+      https_port: 443,
       bind: [],
       grace_period: 30_000,
+      storage: './certs',
+      acme: { ca: 'letsencrypt', challenges: ['http-01', 'tls-alpn-01'], preflight: true },
       limits: {
         max_header_size: 16 * 1024,
         header_timeout: 30_000,
@@ -44,6 +47,8 @@ describe('loadConfigFile', () => {
             websocket: true,
           },
         }],
+        tls: 'auto',
+        https_redirect: true,
       }],
     });
     assert.deepEqual(loaded.files, [file]);

@@ -6,9 +6,9 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { prepareRequestHeaders, responseHeaders } from '../../src/proxy/headers.ts';
 
 /** The headers as the upstream would get them; `headers` uses lower-case names, as Node gives them. */
-function prepared(headers: IncomingHttpHeaders, opts: { proto?: string; websocket?: boolean } = {}): IncomingHttpHeaders {
-  const req = { headers: { ...headers }, socket: { remoteAddress: '10.0.0.1' } } as unknown as IncomingMessage;
-  prepareRequestHeaders(req, opts.proto ?? 'http', opts.websocket ?? false);
+function prepared(headers: IncomingHttpHeaders, opts: { tls?: boolean; websocket?: boolean } = {}): IncomingHttpHeaders {
+  const req = { headers: { ...headers }, socket: { remoteAddress: '10.0.0.1', encrypted: opts.tls } } as unknown as IncomingMessage;
+  prepareRequestHeaders(req, opts.websocket ?? false);
   return req.headers;
 }
 
@@ -89,14 +89,14 @@ describe('prepareRequestHeaders', () => {
   });
 
   it('overwrites X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host a client sent', () => {
-    const h = prepared({ host: 'a.example', 'x-real-ip': '1.2.3.4', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }, { proto: 'http' });
+    const h = prepared({ host: 'a.example', 'x-real-ip': '1.2.3.4', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }, { tls: false });
     assert.equal(h['x-real-ip'], '10.0.0.1');
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-forwarded-host'], 'a.example');
   });
 
   it('sets X-Forwarded-Proto from the listener', () => {
-    assert.equal(prepared({ host: 'a.example' }, { proto: 'https' })['x-forwarded-proto'], 'https');
+    assert.equal(prepared({ host: 'a.example' }, { tls: true })['x-forwarded-proto'], 'https');
   });
 
   it('removes Expect, which edge answered itself', () => {

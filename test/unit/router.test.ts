@@ -20,7 +20,7 @@ const { sites } = configSchema.parse({
         { match: '/', ...respond('catch-all') },
       ],
     },
-    { hosts: ['*.example.com'], routes: [{ ...respond('wildcard') }] },
+    { hosts: ['*.example.com'], tls: 'internal', routes: [{ ...respond('wildcard') }] },
     { hosts: ['api.example.com'], routes: [{ match: '/v1/', ...respond('api-v1') }] },
     { hosts: ['[::1]', '2001:DB8::1', '127.0.0.1', 'localhost'], routes: [{ match: '/', ...respond('local') }] },
     { hosts: ['*.wild.test'], routes: [{ match: '/', ...respond('wild') }] },

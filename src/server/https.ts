@@ -1,0 +1,96 @@
+// The HTTPS listener: TLS with edge's defaults, the certificate picked by SNI, HTTP/2 and HTTP/1.1
+// by ALPN. A plain TCP server accepts connections first so that, while a TLS-ALPN-01 challenge
+// is pending, a handshake offering "acme-tls/1" can be handed to the challenge responder.
+
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import type { Limits } from '../config/schema.ts';
+import type { Challenges } from '../tls/challenges.ts';
+import { offeredAlpn } from '../tls/client-hello.ts';
+import { TLS_DEFAULTS } from '../tls/context.ts';
+import { UnknownServerNameError, type CertificateTable } from '../tls/sni.ts';
+import type { RequestHandler } from './handler.ts';
+import { EdgeH2Response, EdgeResponse } from './response.ts';
+
+type SniCallback = (err: Error | null, ctx?: SecureContext) => void;
+
+export class HttpsListener {
+  /** Accepts TCP connections; the TLS servers below never listen themselves. */
+  readonly front: TcpServer;
+  readonly secure: Http2SecureServer;
+  private readonly challengeServer;
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(limits: Limits, handler: RequestHandler, certs: CertificateTable, challenges: Challenges) {
+    this.secure = createSecureServer({
+      ...TLS_DEFAULTS,
+      allowHTTP1: true,
+      SNICallback: (name: string, cb: SniCallback) => {
+        const context = certs.lookup(name);
+        if (context) cb(null, context);
+        else cb(new UnknownServerNameError(name));
+      },
+      handshakeTimeout: Math.min(limits.header_timeout || 30_000, 30_000),
+      maxSessionMemory: 10,
+      settings: { maxConcurrentStreams: 128, maxHeaderListSize: limits.max_header_size },
+      Http1ServerResponse: EdgeResponse,
+      Http2ServerResponse: EdgeH2Response,
+    }, handler.onRequest);
+    this.secure.on('upgrade', handler.onUpgrade);
+    this.secure.on('checkContinue', handler.onCheckContinue);
+    this.secure.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.secure.setTimeout(limits.keepalive_timeout);
+    // scanners and clients asking for names edge does not serve: expected, not worth a log line
+    this.secure.on('tlsClientError', noop);
+
+    this.challengeServer = createTlsServer({
+      ...TLS_DEFAULTS,
+      ALPNProtocols: ['acme-tls/1'],
+      SNICallback: (name: string, cb: SniCallback) => {
+        const context = challenges.alpnContext(name);
+        if (context) cb(null, context);
+        else cb(new UnknownServerNameError(name));
+      },
+    }, (socket: TLSSocket) => socket.end());
+    this.challengeServer.on('tlsClientError', noop);
+
+    this.front = createTcpServer({ noDelay: true }, (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      if (!challenges.alpnPending) {
+        this.secure.emit('connection', socket);
+        return;
+      }
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        socket.unshift(first);
+        const acme = offeredAlpn(first)?.includes('acme-tls/1') === true;
+        (acme ? this.challengeServer : this.secure).emit('connection', socket);
+      });
+      socket.on('error', noop);
+    });
+  }
+
+  /** The certificate for handshakes without a server name (clients that connect by IP address). */
+  setDefaultCertificate(cert: { certPem: string; keyPem: string }): void {
+    this.secure.setSecureContext({ ...TLS_DEFAULTS, cert: cert.certPem, key: cert.keyPem });
+  }
+
+  /** Stops accepting, and asks HTTP/2 clients to go elsewhere once their streams are done. */
+  stopAccepting(): void {
+    this.front.close();
+    for (const session of this.sessions) session.close();
+  }
+
+  /** Closes whatever is still open: idle keep-alive connections, or requests past the grace period. */
+  closeAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+function noop(): void {}

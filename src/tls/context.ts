@@ -1,0 +1,52 @@
+// edge's TLS defaults and the SecureContexts built with them: TLS 1.2 and 1.3 only, AEAD ciphers
+// with forward secrecy only, the server's cipher order, session tickets for resumption.
+
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+
+/** TLS 1.3 suites (all AEAD), then TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305: Mozilla's
+ * "intermediate" list without the finite-field DHE suites. */
+export const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export const TLS_DEFAULTS = {
+  minVersion: 'TLSv1.2',
+  maxVersion: 'TLSv1.3',
+  ciphers: CIPHERS,
+  honorCipherOrder: true,
+  ecdhCurve: 'X25519:prime256v1:secp384r1',
+} as const;
+
+/** A certificate edge serves: PEMs plus the facts renewal and `edge certs` need. */
+export interface ServedCertificate {
+  names: string[];
+  certPem: string;
+  keyPem: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuer: string;
+}
+
+export function secureContext(cert: { certPem: string; keyPem: string }): SecureContext {
+  return createSecureContext({ ...TLS_DEFAULTS, cert: cert.certPem, key: cert.keyPem });
+}
+
+/** Reads validity, names and issuer from a PEM chain (its first certificate is the leaf). */
+export function describeCertificate(certPem: string, keyPem: string): ServedCertificate {
+  const leaf = new X509Certificate(certPem);
+  const names = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .filter((n) => n !== '');
+  const issuer = /CN=([^\n]+)/.exec(leaf.issuer)?.[1] ?? leaf.issuer;
+  return { names, certPem, keyPem, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), issuer };
+}

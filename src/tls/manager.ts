@@ -1,0 +1,291 @@
+// Keeps every certificate the config needs present and fresh: installs stored ones at start,
+// obtains missing ones (bounded concurrency, a progress line per name), renews each at its time
+// (ARI window when the CA offers it, else the lifetime backstop), and on failure keeps the old
+// certificate serving, logs loudly and retries on the ledger's schedule.
+
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../ops/log.ts';
+import type { Storage } from './storage/storage.ts';
+import { describeCertificate, secureContext, type ServedCertificate } from './context.ts';
+import type { CertificateTable } from './sni.ts';
+import type { AcmeIssuer } from './acme.ts';
+import { LocalCA } from './local-ca.ts';
+import { Ledger, mayAttempt } from './ledger.ts';
+import { nextAriCheck, renewalTime, type Window } from './renewal.ts';
+import { certId, fetchRenewalInfo } from './ari.ts';
+import { nameFolder, type CertSource } from './plan.ts';
+
+const MAX_TIMER_MS = 24 * 3_600_000;
+const CONCURRENCY = 4;
+
+export interface ManagedState {
+  name: string;
+  source: CertSource['kind'];
+  cert?: ServedCertificate;
+  renewAt?: Date;
+  nextAttempt?: Date;
+  lastError?: string;
+}
+
+interface Entry extends ManagedState {
+  names: string[];
+  files?: { cert: string; key: string };
+  random: number;
+  timer?: NodeJS.Timeout;
+  window?: Window;
+  nextAri?: Date;
+  busy?: Promise<void>;
+}
+
+export interface ManagerOptions {
+  sources: CertSource[];
+  storage: Storage;
+  table: CertificateTable;
+  logger: Logger;
+  acme?: AcmeIssuer;
+  acmeCaRoot?: string;
+  preflight: boolean;
+  /** Hears each certificate installed (the listener sets its no-SNI default from IP ones). */
+  onInstall?: (cert: ServedCertificate) => void;
+}
+
+export class CertManager {
+  private readonly opts: ManagerOptions;
+  private readonly entries: Entry[];
+  private readonly ledger: Ledger;
+  private localCa: Promise<LocalCA> | undefined;
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  private stopped = false;
+  private renewalInfoUrl: Promise<string | undefined> | undefined;
+
+  constructor(opts: ManagerOptions) {
+    this.opts = opts;
+    this.ledger = new Ledger(opts.storage, (m) => opts.logger.warn(m));
+    this.entries = opts.sources.map((s) => s.kind === 'files'
+      ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
+      : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
+  }
+
+  /** Installs files and stored certificates, then starts obtaining the missing ones in the background. */
+  async start(): Promise<void> {
+    for (const entry of this.entries) {
+      if (entry.files) await this.loadFiles(entry);
+      else {
+        const stored = await this.loadStored(entry);
+        if (stored) this.install(entry, stored);
+      }
+    }
+    for (const entry of this.entries) if (!entry.files) this.kick(entry);
+  }
+
+  /** Resolves once every certificate has had its first attempt (for tests and one-shot commands). */
+  async settled(): Promise<void> {
+    while (this.entries.some((e) => e.busy)) await Promise.all(this.entries.map((e) => e.busy));
+  }
+
+  states(): ManagedState[] {
+    return this.entries.map(({ name, source, cert, renewAt, nextAttempt, lastError }) => ({ name, source, cert, renewAt, nextAttempt, lastError }));
+  }
+
+  /** Obtains a new certificate for `name` now, whatever its schedule says. */
+  async renew(name: string): Promise<void> {
+    const entry = this.entries.find((e) => e.names.includes(name));
+    if (!entry || entry.files) throw new Error(`edge does not manage a certificate for "${name}"`);
+    await entry.busy;
+    await this.run(entry, true);
+    if (entry.lastError) throw new Error(entry.lastError);
+    this.kick(entry);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const entry of this.entries) clearTimeout(entry.timer);
+  }
+
+  private folder(entry: Entry): string {
+    return `${entry.source === 'acme' ? this.opts.acme!.id : 'local'}/${nameFolder(entry.name)}`;
+  }
+
+  private async loadStored(entry: Entry): Promise<ServedCertificate | undefined> {
+    const [cert, key] = await Promise.all([
+      this.opts.storage.get(`${this.folder(entry)}/cert.pem`),
+      this.opts.storage.get(`${this.folder(entry)}/key.pem`),
+    ]);
+    if (!cert || !key) return undefined;
+    try {
+      return describeCertificate(cert.toString(), key.toString());
+    } catch (err) {
+      this.opts.logger.warn(`certificate ${entry.name}: stored copy in ${this.opts.storage.description} is unreadable (${(err as Error).message}); obtaining a new one`);
+      return undefined;
+    }
+  }
+
+  private async loadFiles(entry: Entry): Promise<void> {
+    const [cert, key] = await Promise.all([readFile(entry.files!.cert, 'utf8'), readFile(entry.files!.key, 'utf8')]);
+    const served = describeCertificate(cert, key);
+    this.install(entry, served);
+    const days = (served.notAfter.getTime() - Date.now()) / 86_400_000;
+    if (days < 14) this.opts.logger.warn(`certificate ${entry.name} from ${entry.files!.cert} expires in ${Math.floor(days)} days (${served.notAfter.toISOString()}); edge does not renew files`);
+  }
+
+  private install(entry: Entry, cert: ServedCertificate): void {
+    entry.cert = cert;
+    this.opts.table.set(entry.names, secureContext(cert));
+    this.opts.onInstall?.(cert);
+  }
+
+  /** Starts a check unless one is under way; `busy` lets settled() and renew() wait for it. */
+  private kick(entry: Entry): void {
+    entry.busy ??= this.check(entry).finally(() => (entry.busy = undefined));
+  }
+
+  /** Obtains the certificate if it is missing or due, then plans the next look. */
+  private async check(entry: Entry): Promise<void> {
+    if (this.stopped) return;
+    if (entry.cert && entry.source === 'acme' && (entry.nextAri === undefined || entry.nextAri <= new Date())) {
+      await this.refreshAri(entry);
+    }
+    const now = new Date();
+    const renewAt = entry.cert ? renewalTime(entry.cert, { window: entry.window, now, random: entry.random }) : now;
+    entry.renewAt = renewAt;
+    if (renewAt > now) {
+      this.schedule(entry, entry.nextAri && entry.nextAri < renewAt ? entry.nextAri : renewAt);
+      return;
+    }
+    const before = entry.cert;
+    await this.run(entry, false);
+    if (entry.nextAttempt) this.schedule(entry, entry.nextAttempt);
+    else if (entry.cert !== before) this.planNext(entry);
+  }
+
+  /** After a new certificate: its renewal time, but not at once, so nothing can loop on the CA. */
+  private planNext(entry: Entry): void {
+    const now = new Date();
+    const cert = entry.cert!;
+    const renewAt = renewalTime(cert, { now, random: entry.random });
+    const floor = Math.min(60_000, (cert.notAfter.getTime() - cert.notBefore.getTime()) / 10);
+    entry.renewAt = new Date(Math.max(renewAt.getTime(), now.getTime() + floor));
+    this.schedule(entry, entry.renewAt);
+  }
+
+  private schedule(entry: Entry, at: Date): void {
+    clearTimeout(entry.timer);
+    if (this.stopped) return;
+    const delay = Math.min(Math.max(0, at.getTime() - Date.now()), MAX_TIMER_MS);
+    entry.timer = setTimeout(() => this.kick(entry), delay);
+    entry.timer.unref();
+  }
+
+  /** One attempt under the name's lock, waiting for a slot; failures go to the ledger. */
+  private async run(entry: Entry, forced: boolean): Promise<void> {
+    await this.slot();
+    const ledgerKey = `${this.folder(entry)}/ledger.json`;
+    try {
+      const record = await this.ledger.get(ledgerKey);
+      if (!forced && !mayAttempt(record, new Date())) {
+        entry.nextAttempt = new Date(record.nextAttempt!);
+        entry.lastError = record.lastError;
+        this.opts.logger.warn(`certificate ${entry.name}: waiting until ${record.nextAttempt} to try again (${record.failures} failure(s), last: ${record.lastError})`);
+        return;
+      }
+      const lock = await this.opts.storage.lock(`issue-${this.folder(entry).replace('/', '-')}`);
+      try {
+        await this.attempt(entry, forced, ledgerKey);
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private async attempt(entry: Entry, forced: boolean, ledgerKey: string): Promise<void> {
+    // another process may have renewed it while this one waited for the lock
+    const stored = await this.loadStored(entry);
+    if (!forced && stored && (!entry.cert || stored.notAfter > entry.cert.notAfter)
+      && renewalTime(stored, { now: new Date(), random: entry.random }) > new Date()) {
+      this.install(entry, stored);
+      return;
+    }
+    const started = performance.now();
+    const progress = (step: string) => this.opts.logger.info(`certificate ${entry.name}: ${step}`);
+    try {
+      const issued = entry.source === 'acme' ? await this.fromAcme(entry, progress) : await this.fromLocalCa(entry);
+      await this.opts.storage.put(`${this.folder(entry)}/key.pem`, issued.keyPem);
+      await this.opts.storage.put(`${this.folder(entry)}/cert.pem`, issued.certPem);
+      await this.ledger.recordSuccess(ledgerKey);
+      const served = describeCertificate(issued.certPem, issued.keyPem);
+      this.install(entry, served);
+      entry.lastError = undefined;
+      entry.nextAttempt = undefined;
+      entry.window = undefined;
+      entry.nextAri = undefined;
+      this.opts.logger.info(`certificate ${entry.name}: issued by ${served.issuer} in ${((performance.now() - started) / 1000).toFixed(1)} s, valid until ${served.notAfter.toISOString()}`);
+    } catch (err) {
+      const e = err as Error & { retryAfterMs?: number };
+      const record = await this.ledger.recordFailure(ledgerKey, e.message, new Date(), e.retryAfterMs);
+      entry.lastError = e.message;
+      entry.nextAttempt = new Date(record.nextAttempt!);
+      const serving = entry.cert ? `the current certificate (valid until ${entry.cert.notAfter.toISOString()}) keeps serving` : 'the site has no certificate yet';
+      this.opts.logger.error(`certificate ${entry.name}: FAILED (attempt ${record.failures}): ${e.message}; ${serving}; next attempt at ${record.nextAttempt}`);
+    }
+  }
+
+  private async fromAcme(entry: Entry, progress: (step: string) => void): Promise<{ certPem: string; keyPem: string }> {
+    if (this.opts.preflight) {
+      try {
+        await lookup(entry.name);
+      } catch (err) {
+        throw new Error(`preflight: ${entry.name} does not resolve (${(err as NodeJS.ErrnoException).code}); point its DNS at this server first`);
+      }
+    }
+    const replaces = entry.cert && (await this.ariUrl()) ? certId(entry.cert.certPem) : undefined;
+    return this.opts.acme!.obtain(entry.name, { replaces, progress });
+  }
+
+  private async fromLocalCa(entry: Entry): Promise<{ certPem: string; keyPem: string }> {
+    this.localCa ??= LocalCA.load(this.opts.storage);
+    const issued = await (await this.localCa).issue(entry.names);
+    return { certPem: issued.chainPem, keyPem: issued.keyPem };
+  }
+
+  private ariUrl(): Promise<string | undefined> {
+    this.renewalInfoUrl ??= this.opts.acme!.renewalInfoUrl().catch(() => undefined);
+    return this.renewalInfoUrl;
+  }
+
+  /** Asks the CA's ARI endpoint for a renewal window; without ARI the backstop applies. */
+  private async refreshAri(entry: Entry): Promise<void> {
+    const url = await this.ariUrl();
+    const now = new Date();
+    if (!url) {
+      entry.nextAri = new Date(8.64e15);
+      return;
+    }
+    try {
+      const info = await fetchRenewalInfo(url, entry.cert!.certPem, { ca: this.opts.acmeCaRoot });
+      entry.window = info.window;
+      entry.nextAri = nextAriCheck({ now, retryAfterMs: info.retryAfterMs, random: Math.random() });
+    } catch (err) {
+      this.opts.logger.warn(`certificate ${entry.name}: renewal info unavailable (${(err as Error).message}); asking again in an hour`);
+      entry.nextAri = new Date(now.getTime() + 3_600_000);
+    }
+  }
+
+  private slot(): Promise<void> {
+    if (this.running < CONCURRENCY) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.running--;
+  }
+}
+
