@@ -15,6 +15,9 @@ import { EdgeH2Response, EdgeResponse } from './response.ts';
 
 type SniCallback = (err: Error | null, ctx?: SecureContext) => void;
 
+/** A TLS record's largest size plus its header: past this, it is not a ClientHello worth waiting for. */
+const MAX_HELLO = 16_384 + 5;
+
 export class HttpsListener {
   /** Accepts TCP connections; the TLS servers below never listen themselves. */
   readonly front: TcpServer;
@@ -66,12 +69,20 @@ export class HttpsListener {
         this.secure.emit('connection', socket);
         return;
       }
-      socket.once('data', (first: Buffer) => {
+      // read until the whole ClientHello record is in (it may come in several TCP segments)
+      let seen = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        seen = Buffer.concat([seen, chunk]);
+        const alpn = offeredAlpn(seen);
+        if (alpn === undefined && seen.length < MAX_HELLO) return;
+        socket.off('data', onData);
+        socket.setTimeout(0);
         socket.pause();
-        socket.unshift(first);
-        const acme = offeredAlpn(first)?.includes('acme-tls/1') === true;
-        (acme ? this.challengeServer : this.secure).emit('connection', socket);
-      });
+        socket.unshift(seen);
+        (alpn?.includes('acme-tls/1') ? this.challengeServer : this.secure).emit('connection', socket);
+      };
+      socket.on('data', onData);
+      socket.setTimeout(10_000, () => socket.destroy());
       socket.on('error', noop);
     });
   }

@@ -68,8 +68,8 @@ export class AcmeIssuer {
     // a few quick retries on 5xx/429/badNonce: edge's own backoff wraps whole orders
     (acme.axios.defaults as { acmeSettings?: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings = {
       ...(acme.axios.defaults as { acmeSettings?: object }).acmeSettings,
-      retryMaxAttempts: 3,
-      retryDefaultDelay: 2,
+      retryMaxAttempts: 2,
+      retryDefaultDelay: 1,
     } as { retryMaxAttempts: number; retryDefaultDelay: number };
     acme.setLogger(() => {});
   }

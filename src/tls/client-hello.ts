@@ -6,10 +6,11 @@ const HANDSHAKE = 22;
 const CLIENT_HELLO = 1;
 const EXT_ALPN = 16;
 
-/** ALPN names offered in the first bytes of a connection; undefined if they are not a complete ClientHello. */
+/** ALPN names offered in the first bytes of a connection; undefined until they hold a whole ClientHello record. */
 export function offeredAlpn(data: Buffer): string[] | undefined {
   if (data.length < 5 || data[0] !== HANDSHAKE) return undefined;
-  const recordEnd = Math.min(data.length, 5 + data.readUInt16BE(3));
+  const recordEnd = 5 + data.readUInt16BE(3);
+  if (data.length < recordEnd) return undefined;
   let at = 5;
   if (data[at] !== CLIENT_HELLO) return undefined;
   at += 4 + 2 + 32; // handshake header, client version, random
@@ -39,6 +40,7 @@ function alpnNames(ext: Buffer): string[] {
   const end = Math.min(ext.length, 2 + ext.readUInt16BE(0));
   for (let at = 2; at < end;) {
     const len = ext[at]!;
+    if (at + 1 + len > end) break;
     names.push(ext.subarray(at + 1, at + 1 + len).toString('latin1'));
     at += 1 + len;
   }

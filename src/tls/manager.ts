@@ -17,6 +17,11 @@ import { certId, fetchRenewalInfo } from './ari.ts';
 import { nameFolder, type CertSource } from './plan.ts';
 
 const MAX_TIMER_MS = 24 * 3_600_000;
+
+/** A tenth of a certificate's lifetime, at most a minute: the least time between two renewals. */
+function settleTime(cert: ServedCertificate): number {
+  return Math.min(60_000, (cert.notAfter.getTime() - cert.notBefore.getTime()) / 10);
+}
 const CONCURRENCY = 4;
 
 export interface ManagedState {
@@ -35,6 +40,8 @@ interface Entry extends ManagedState {
   timer?: NodeJS.Timeout;
   window?: Window;
   nextAri?: Date;
+  /** When this process last obtained or picked up a new certificate for the entry. */
+  issuedAt?: Date;
   busy?: Promise<void>;
 }
 
@@ -131,6 +138,7 @@ export class CertManager {
   }
 
   private install(entry: Entry, cert: ServedCertificate): void {
+    if (entry.cert) entry.issuedAt = new Date();
     entry.cert = cert;
     this.opts.table.set(entry.names, secureContext(cert));
     this.opts.onInstall?.(cert);
@@ -148,7 +156,9 @@ export class CertManager {
       await this.refreshAri(entry);
     }
     const now = new Date();
-    const renewAt = entry.cert ? renewalTime(entry.cert, { window: entry.window, now, random: entry.random }) : now;
+    let renewAt = entry.cert ? renewalTime(entry.cert, { window: entry.window, now, random: entry.random }) : now;
+    // a certificate just obtained is never renewed at once, even if told to: nothing loops on the CA
+    if (entry.cert && entry.issuedAt) renewAt = new Date(Math.max(renewAt.getTime(), entry.issuedAt.getTime() + settleTime(entry.cert)));
     entry.renewAt = renewAt;
     if (renewAt > now) {
       this.schedule(entry, entry.nextAri && entry.nextAri < renewAt ? entry.nextAri : renewAt);
@@ -157,17 +167,8 @@ export class CertManager {
     const before = entry.cert;
     await this.run(entry, false);
     if (entry.nextAttempt) this.schedule(entry, entry.nextAttempt);
-    else if (entry.cert !== before) this.planNext(entry);
-  }
-
-  /** After a new certificate: its renewal time, but not at once, so nothing can loop on the CA. */
-  private planNext(entry: Entry): void {
-    const now = new Date();
-    const cert = entry.cert!;
-    const renewAt = renewalTime(cert, { now, random: entry.random });
-    const floor = Math.min(60_000, (cert.notAfter.getTime() - cert.notBefore.getTime()) / 10);
-    entry.renewAt = new Date(Math.max(renewAt.getTime(), now.getTime() + floor));
-    this.schedule(entry, entry.renewAt);
+    // a new certificate: ask about its ARI window and plan its renewal
+    else if (entry.cert !== before) await this.check(entry);
   }
 
   private schedule(entry: Entry, at: Date): void {

@@ -31,11 +31,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `cond` every 20 ms for up to `ms`; fails the test with `what` if it never holds. */
-export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+/** Polls `cond` every 20 ms for up to `ms`; fails the test with `what` (or what it returns) if it never holds. */
+export async function waitFor(cond: () => boolean, what: string | (() => string), ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

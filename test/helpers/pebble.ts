@@ -15,6 +15,8 @@ export interface Pebble {
   directory: string;
   /** PEM of the root Pebble's HTTPS listener chains to: edge's acme.ca_root. */
   listenerRootFile: string;
+  /** Pebble's own listener certificate and key (PEM), for a stand-in server on 127.0.0.1. */
+  listenerCert: { cert: string; key: string };
   /** PEM of the root Pebble issues certificates from. */
   issuingRoot(): Promise<string>;
   stop(): Promise<void>;
@@ -93,6 +95,7 @@ export async function startPebble(opts: { httpPort: number; tlsPort: number; val
   return {
     directory,
     listenerRootFile,
+    listenerCert: { cert: leaf.certPem, key: leaf.keyPem },
     issuingRoot: async () => (await get(`https://127.0.0.1:${mgmtPort}/roots/0`, ca.rootPem)).body,
     stop: async () => {
       await Promise.all([stop(pebble), stop(dns)]);
