@@ -8,6 +8,7 @@ import { checkEnvironment } from './config/check.ts';
 import { ConfigError, formatProblem } from './config/errors.ts';
 import { Edge } from './server/edge.ts';
 import { ListenError } from './server/listeners.ts';
+import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -19,6 +20,8 @@ Usage:
   edge --domain NAME [--domain NAME ...] [--to UPSTREAM ...] [options]
   edge run   [-c FILE]     serve the sites in FILE (default ${DEFAULT_CONFIG})
   edge check [-c FILE]     check FILE and this machine, like nginx -t; exit 1 on errors
+  edge certs [list] [-c FILE]       every certificate: issuer, expiry, next renewal, last error
+  edge certs renew NAME [-c FILE]   renew NAME now (asks the running edge)
   edge version
 
 One-liner options:
@@ -33,6 +36,7 @@ One-liner options:
   --storage DIR        certificates, keys and ACME account (default ./certs)
   --acme-ca CA         letsencrypt (default), letsencrypt-staging, or an ACME directory URL
   --acme-ca-root FILE  extra root to trust for the ACME server (a private CA, Pebble)
+  --admin ADDR         admin endpoint: host:port, unix:/path or off (default 127.0.0.1:2019)
   --bind ADDR          address to listen on (default: all; repeat for more)
   --access-log WHERE   stdout, stderr, off or a file (default stdout)
   --log-format FMT     combined or json (default combined)
@@ -61,6 +65,7 @@ const OPTIONS = {
   storage: { type: 'string' },
   'acme-ca': { type: 'string' },
   'acme-ca-root': { type: 'string' },
+  admin: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -80,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? (values.domain || values.to ? 'serve' : undefined);
   if (values.help || command === 'help') return print(HELP);
   if (values.version || command === 'version') return print(`edge ${VERSION}\n`);
-  if (positionals.length > 1) return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
+  if (positionals.length > 1 && command !== 'certs') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
   try {
     switch (command) {
       case undefined:
@@ -90,12 +95,15 @@ export async function main(argv: string[]): Promise<number> {
         return await run(load(values, command));
       case 'check':
         return await check(load(values, 'check'));
+      case 'certs':
+        await certsCommand(positionals.slice(1), load(values, 'certs'), (text) => process.stdout.write(text));
+        return 0;
       default:
         return fail(`unknown command "${command}"\nRun "edge --help" for usage.`);
     }
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
-    if (err instanceof UsageError || err instanceof ListenError) return fail(err.message);
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError) return fail(err.message);
     throw err;
   }
 }
@@ -107,7 +115,7 @@ function load(values: { config?: string } & OneLinerFlags, command: string): Loa
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  const flagsOnly = ['http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root'] as const;
+  const flagsOnly = ['http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   return loadConfigFile(values.config ?? DEFAULT_CONFIG);

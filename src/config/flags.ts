@@ -17,6 +17,7 @@ export interface OneLinerFlags {
   storage?: string;
   'acme-ca'?: string;
   'acme-ca-root'?: string;
+  admin?: string;
 }
 
 export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
@@ -32,6 +33,7 @@ const FLAG_OF: [RegExp, string][] = [
   [/^acme\.ca_root/, '--acme-ca-root'],
   [/^acme\.ca/, '--acme-ca'],
   [/^bind/, '--bind'],
+  [/^admin/, '--admin'],
   [/^log\.access/, '--access-log'],
   [/^log\.format/, '--log-format'],
 ];
@@ -48,6 +50,7 @@ export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
   if (flags['http-port'] !== undefined) raw.http_port = port(flags['http-port']);
   if (flags['https-port'] !== undefined) raw.https_port = port(flags['https-port']);
   if (flags.storage !== undefined) raw.storage = flags.storage;
+  if (flags.admin !== undefined) raw.admin = flags.admin;
   const acme = {
     ...(flags.email !== undefined ? { email: flags.email } : {}),
     ...(flags['acme-ca'] !== undefined ? { ca: flags['acme-ca'] } : {}),

@@ -100,6 +100,9 @@ export const configSchema = z.strictObject({
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
   grace_period: duration('On stop, how long in-flight requests may take to finish before connections are closed.', '30s'),
+  admin: z.string().default('127.0.0.1:2019').refine((v) => v === 'off' || v.startsWith('unix:/') || /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(v), {
+    message: 'admin must be host:port, unix:/path or off',
+  }).describe('Admin endpoint (health, certificates): host:port, unix:/path, or off. Keep it off public addresses. Default 127.0.0.1:2019.'),
   storage: z.string().default('./certs')
     .describe('Where certificates, keys and the ACME account are kept (relative to the working directory). Default ./certs.'),
   acme: acmeSchema.prefault({}),

@@ -3,11 +3,14 @@
 // (stop accepting, drain in-flight requests within the grace period).
 
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import type { Config, Route } from '../config/schema.ts';
 import { directoryUrl } from '../config/tls-schema.ts';
 import { AccessLog } from '../ops/access-log.ts';
+import { createAdminServer } from '../ops/admin.ts';
+import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-address.ts';
 import { Logger } from '../ops/log.ts';
 import { LogSink } from '../ops/sink.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
@@ -43,6 +46,8 @@ export class Edge {
   private readonly table = new CertificateTable();
   private readonly servers: Server[] = [];
   private readonly secure: HttpsListener[] = [];
+  private admin: Server | undefined;
+  private adminLine = '';
   private stopping: Promise<void> | undefined;
 
   private constructor(config: Config) {
@@ -105,8 +110,31 @@ export class Edge {
     // listeners first, since HTTP-01 validation needs the HTTP port answering; the banner once
     // stored certificates are installed, so "listening" means ready to serve them
     await edge.certificates?.start();
+    await edge.startAdmin(opts);
     edge.logger.block(edge.banner(opts));
     return edge;
+  }
+
+  /** The admin endpoint is a convenience: if its address is taken, edge serves without it. */
+  private async startAdmin(opts: StartOptions): Promise<void> {
+    const address = parseAdminAddress(this.config.admin);
+    if (!address) {
+      this.adminLine = 'off';
+      return;
+    }
+    const server = createAdminServer(
+      { pid: process.pid, version: opts.version, config: opts.source, storage: resolve(this.config.storage) },
+      this.certificates,
+      this.logger,
+    );
+    try {
+      await listenAdmin(server, address);
+      this.admin = server;
+      this.adminLine = describeAdmin(address);
+    } catch (err) {
+      this.adminLine = `not started: ${describeAdmin(address)} ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use (another edge?)' : (err as Error).message}`;
+      this.logger.warn(`admin endpoint ${this.adminLine}; edge certs cannot reach this instance`);
+    }
   }
 
   /** Actual listening addresses, e.g. for tests that ask for port 0. */
@@ -136,6 +164,8 @@ export class Edge {
       ? `stopping: waiting up to ${grace / 1000}s for ${pending} request(s) in flight`
       : 'stopping');
     this.certificates?.stop();
+    this.admin?.close();
+    this.admin?.closeAllConnections();
     for (const server of this.servers) {
       server.close();
       server.closeIdleConnections();
@@ -171,6 +201,7 @@ export class Edge {
     }
     if (this.router.sites.length === 0) lines.push('  no sites configured: every request gets 404');
     if (this.certificates) lines.push(`  storage    ${this.config.storage}`);
+    lines.push(`  admin      ${this.adminLine}`);
     lines.push(`  access log ${this.access ? `${this.config.log.access} (${this.config.log.format})` : 'off'}`);
     return lines.join('\n');
   }

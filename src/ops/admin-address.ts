@@ -1,0 +1,67 @@
+// Where the admin endpoint listens, and how a command reaches it.
+
+import { connect } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { request } from 'node:http';
+import type { Server } from 'node:http';
+
+export type AdminAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export function parseAdminAddress(text: string): AdminAddress | undefined {
+  if (text === 'off') return undefined;
+  if (text.startsWith('unix:')) return { kind: 'unix', path: text.slice(5) };
+  const colon = text.lastIndexOf(':');
+  const host = text.slice(0, colon).replace(/^\[|\]$/g, '');
+  return { kind: 'tcp', host, port: Number(text.slice(colon + 1)) };
+}
+
+/** Listens; a Unix socket left behind by a process that died is removed first. */
+export async function listenAdmin(server: Server, address: AdminAddress): Promise<void> {
+  if (address.kind === 'unix' && !(await answers(address.path))) await unlink(address.path).catch(() => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (address.kind === 'unix') server.listen(address.path, done);
+    else server.listen(address.port, address.host, done);
+  });
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** One request to the admin endpoint; rejects when nothing listens there. */
+export function adminRequest(address: AdminAddress, method: string, path: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const target = address.kind === 'unix'
+      ? { socketPath: address.path }
+      : { host: address.host, port: address.port };
+    const req = request({ ...target, method, path, headers: { host: 'localhost' } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode!, body: JSON.parse(text) });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from the admin endpoint in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export function describeAdmin(address: AdminAddress): string {
+  return address.kind === 'unix' ? `unix:${address.path}` : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}

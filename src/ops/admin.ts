@@ -1,0 +1,73 @@
+// The admin endpoint: a small HTTP API on loopback (or a Unix socket) for `edge certs` and health
+// checks. It answers only requests addressed to a loopback name, so a web page cannot reach it
+// through DNS rebinding.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { CertManager, ManagedState } from '../tls/manager.ts';
+import type { Logger } from './log.ts';
+
+export interface AdminIdentity {
+  pid: number;
+  version: string;
+  config: string;
+  storage: string;
+}
+
+export interface CertView {
+  name: string;
+  source: string;
+  issuer?: string;
+  notAfter?: string;
+  renewAt?: string;
+  nextAttempt?: string;
+  lastError?: string;
+}
+
+export function certView(state: ManagedState): CertView {
+  return {
+    name: state.name,
+    source: state.source,
+    issuer: state.cert?.issuer,
+    notAfter: state.cert?.notAfter.toISOString(),
+    renewAt: state.renewAt?.toISOString(),
+    nextAttempt: state.nextAttempt?.toISOString(),
+    lastError: state.lastError,
+  };
+}
+
+const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
+
+export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger): Server {
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    const text = `${JSON.stringify(body, null, 2)}\n`;
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  };
+  return createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    if (req.socket.remoteFamily !== undefined && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      send(res, 403, { error: 'the admin endpoint answers only requests addressed to localhost' });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/health') {
+      send(res, 200, { status: 'ok', ...identity });
+    } else if (req.method === 'GET' && url.pathname === '/certs') {
+      send(res, 200, { ...identity, certificates: certificates?.states().map(certView) ?? [] });
+    } else if (req.method === 'POST' && url.pathname === '/certs/renew') {
+      const name = url.searchParams.get('name') ?? '';
+      if (!certificates) {
+        send(res, 404, { error: 'this edge manages no certificates' });
+        return;
+      }
+      try {
+        logger.info(`admin: renewal of ${name} requested`);
+        await certificates.renew(name);
+        send(res, 200, certView(certificates.states().find((s) => s.name === name)!));
+      } catch (err) {
+        send(res, 409, { error: (err as Error).message });
+      }
+    } else {
+      send(res, 404, { error: `no ${req.method} ${url.pathname} here; try GET /health, GET /certs, POST /certs/renew?name=NAME` });
+    }
+  });
+}

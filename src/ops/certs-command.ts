@@ -1,0 +1,113 @@
+// `edge certs list` and `edge certs renew NAME`: certificate state in the open. List asks the
+// running instance through its admin endpoint and falls back to reading storage when edge is not
+// running; renew needs the running instance, which answers the CA's challenges.
+
+import { resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load.ts';
+import { directoryUrl } from '../config/tls-schema.ts';
+import { issuerId } from '../tls/acme.ts';
+import { describeCertificate } from '../tls/context.ts';
+import { Ledger } from '../tls/ledger.ts';
+import { certificatePlan, nameFolder } from '../tls/plan.ts';
+import { renewalTime } from '../tls/renewal.ts';
+import { FsStorage } from '../tls/storage/fs.ts';
+import type { CertView } from './admin.ts';
+import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
+
+export class CertsCommandError extends Error {
+  readonly code = 'ECERTS';
+}
+
+interface Listing {
+  storage: string;
+  certificates: CertView[];
+}
+
+export async function certsCommand(args: string[], loaded: LoadedConfig, out: (text: string) => void): Promise<void> {
+  const [action, name] = args;
+  const admin = parseAdminAddress(loaded.config.admin);
+  if (action === 'list' || action === undefined) {
+    const live = admin && (await askRunning(admin, resolve(loaded.config.storage)));
+    const listing = live ?? (await readStorage(loaded));
+    out(formatListing(listing, live ? `running edge (${describeAdmin(admin!)})` : `storage ${loaded.config.storage} (edge is not running)`));
+    return;
+  }
+  if (action === 'renew') {
+    if (!name) throw new CertsCommandError('usage: edge certs renew NAME');
+    if (!admin) throw new CertsCommandError('admin is off in this config: edge certs renew needs the running edge\'s admin endpoint');
+    const live = await askRunning(admin, resolve(loaded.config.storage));
+    if (!live) throw new CertsCommandError(`no running edge answers at ${describeAdmin(admin)}: start it first (it answers the CA's challenges)`);
+    out(`renewing ${name}...\n`);
+    const answer = await adminRequest(admin, 'POST', `/certs/renew?name=${encodeURIComponent(name)}`, 300_000);
+    const body = answer.body as CertView & { error?: string };
+    if (answer.status !== 200) throw new CertsCommandError(`renewal of ${name} failed: ${body.error}`);
+    out(`${name}: new certificate from ${body.issuer}, valid until ${body.notAfter}\n`);
+    return;
+  }
+  throw new CertsCommandError(`unknown certs action "${action}": use edge certs list, or edge certs renew NAME`);
+}
+
+/** The running instance's listing, if one answers and uses this config's storage. */
+async function askRunning(admin: AdminAddress, storage: string): Promise<Listing | undefined> {
+  let answer;
+  try {
+    answer = await adminRequest(admin, 'GET', '/certs', 3000);
+  } catch {
+    return undefined;
+  }
+  const body = answer.body as Listing & { pid: number };
+  if (answer.status !== 200) return undefined;
+  if (body.storage !== storage) {
+    throw new CertsCommandError(`the edge at ${describeAdmin(admin)} (pid ${body.pid}) uses storage ${body.storage}, not ${storage}: is admin set to another instance's address?`);
+  }
+  return body;
+}
+
+async function readStorage(loaded: LoadedConfig): Promise<Listing> {
+  const { config } = loaded;
+  const storage = new FsStorage(config.storage);
+  const ledger = new Ledger(storage);
+  const acmeFolder = issuerId(directoryUrl(config.acme.ca));
+  const certificates: CertView[] = [];
+  for (const source of certificatePlan(config.sites)) {
+    if (source.kind === 'files') {
+      certificates.push({ name: source.names[0]!, source: 'files', issuer: `files ${source.cert}` });
+      continue;
+    }
+    const folder = `${source.kind === 'acme' ? acmeFolder : 'local'}/${nameFolder(source.name)}`;
+    const [cert, key, record] = await Promise.all([
+      storage.get(`${folder}/cert.pem`), storage.get(`${folder}/key.pem`), ledger.get(`${folder}/ledger.json`),
+    ]);
+    const served = cert && key ? describeCertificate(cert.toString(), key.toString()) : undefined;
+    certificates.push({
+      name: source.name,
+      source: source.kind,
+      issuer: served?.issuer,
+      notAfter: served?.notAfter.toISOString(),
+      renewAt: served ? renewalTime(served, { now: new Date(), random: 0 }).toISOString() : undefined,
+      nextAttempt: record.nextAttempt,
+      lastError: record.lastError,
+    });
+  }
+  return { storage: resolve(config.storage), certificates };
+}
+
+function formatListing(listing: Listing, from: string): string {
+  const rows = [['NAME', 'SOURCE', 'ISSUER', 'NOT AFTER', 'RENEWS AT', 'LAST ERROR']];
+  for (const c of listing.certificates) {
+    rows.push([
+      c.name, c.source, c.issuer ?? '(none yet)', short(c.notAfter), short(c.nextAttempt ?? c.renewAt),
+      c.lastError ? c.lastError.slice(0, 80) : '-',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  const local = listing.certificates.some((c) => c.source === 'local')
+    ? `\nlocal CA root: ${resolve(listing.storage, 'local/root.crt')} (trust it on clients that should accept local certificates)`
+    : '';
+  return `from ${from}\n${table}${local}\n`;
+}
+
+function short(iso: string | undefined): string {
+  return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '-';
+}
