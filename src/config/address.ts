@@ -42,6 +42,8 @@ export function normaliseSiteHost(text: string): { host: string } | { error: str
   let host = text.trim().toLowerCase();
   if (host.endsWith('.')) host = host.slice(0, -1);
   if (host === '') return { error: 'empty host name' };
+  // any host: allowed only for tls: on_demand sites, where the ask endpoint vets each name
+  if (host === '*') return { host };
   if (isIP(host)) return { host };
   if (host.startsWith('[') && host.endsWith(']') && isIP(host.slice(1, -1)) === 6) return { host: host.slice(1, -1) };
   if (/:\d+$/.test(host)) return { error: `hosts are names without a port, got "${text}" (ports are set by http_port)` };

@@ -71,7 +71,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     return formatPath(origin ? ['sites', origin.index, ...p.slice(2)] : p);
   };
   const loaded = { config, locate, pathIn, files };
-  problems.push(...duplicateHosts(loaded));
+  problems.push(...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded));
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
 }
@@ -95,9 +95,20 @@ export function validateConfig(raw: Record<string, unknown>, locate: Locate): Lo
   const parsed = parseWith(configSchema, raw, locate);
   if (!parsed.value) throw new ConfigError(parsed.problems);
   const loaded = { config: parsed.value, locate, pathIn: formatPath, files: [] };
-  const problems = duplicateHosts(loaded);
+  const problems = [...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded)];
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
+}
+
+/** tls: on_demand obtains certificates for names nobody listed: only with an ask endpoint to vet them. */
+function onDemandWithoutAsk({ config, locate, pathIn }: LoadedConfig): Problem[] {
+  if (config.acme.on_demand) return [];
+  return config.sites.flatMap((site, s) => site.tls !== 'on_demand' ? [] : [{
+    where: locate(['sites', s, 'tls']),
+    path: pathIn(['sites', s, 'tls']),
+    message: 'tls: on_demand needs acme.on_demand.ask, the endpoint that approves each name before a certificate is ordered',
+    severity: 'error' as const,
+  }]);
 }
 
 function duplicateHosts({ config, locate, pathIn }: LoadedConfig): Problem[] {

@@ -2,6 +2,7 @@
 
 import * as z from 'zod';
 import { isLocalName } from './address.ts';
+import { duration } from './values.ts';
 
 export const CA_DIRECTORIES: Record<string, string> = {
   letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
@@ -14,11 +15,12 @@ const tlsFiles = z.strictObject({
 });
 
 export const siteTlsFields = {
-  tls: z.union([z.enum(['auto', 'internal', 'off']), tlsFiles], {
-    error: 'tls must be auto, internal, off, or { cert: FILE, key: FILE }',
+  tls: z.union([z.enum(['auto', 'internal', 'off', 'on_demand']), tlsFiles], {
+    error: 'tls must be auto, internal, off, on_demand, or { cert, key } naming certificate files',
   }).default('auto').describe(
     'auto: a certificate from the ACME CA (acme.ca), or from edge\'s local CA for localhost, IP addresses and '
     + '*.localhost/.test/.internal/.local names; internal: always the local CA; off: plain HTTP only; '
+    + 'on_demand: obtained at the first handshake for a name acme.on_demand.ask approves (hosts may be "*" or *.wildcards); '
     + '{ cert, key }: certificate files you manage. Default auto.'),
   https_redirect: z.boolean().default(true)
     .describe('Answer plain-HTTP requests with a 308 redirect to HTTPS (ACME challenges are still answered). Default true.'),
@@ -28,9 +30,14 @@ export const siteTlsFields = {
 
 /** Per site: names ACME cannot validate (wildcards need DNS-01) are errors, found at load time. */
 export function checkSiteTls(site: { hosts: string[]; tls: unknown }, ctx: z.RefinementCtx): void {
-  if (site.tls !== 'auto') return;
   site.hosts.forEach((host, i) => {
-    if (host.startsWith('*.') && !isLocalName(host)) {
+    if (host === '*' && site.tls !== 'on_demand') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts', i],
+        message: '"*" would serve every host, which only makes sense with tls: on_demand (an ask endpoint vets each name); otherwise list the names',
+      });
+    } else if (site.tls === 'auto' && host.startsWith('*.') && !isLocalName(host)) {
       ctx.addIssue({
         code: 'custom',
         path: ['hosts', i],
@@ -56,6 +63,12 @@ export const acmeSchema = z.strictObject({
   challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'challenges are http-01 and tls-alpn-01' }))
     .min(1, 'list at least one challenge type').default(['http-01', 'tls-alpn-01'])
     .describe('Challenge types in order of preference; when one fails the next is tried. Default [http-01, tls-alpn-01].'),
+  on_demand: z.strictObject({
+    ask: z.url({ error: 'expected the URL of your ask endpoint' })
+      .describe('Asked GET ASK?domain=NAME before a certificate is obtained for NAME; a 2xx answer means yes.'),
+    burst: z.int().min(1).default(10).describe('New certificates allowed per interval, whatever ask says. Default 10.'),
+    interval: duration('The rate limit window.', '1m'),
+  }).optional().describe('On-demand TLS for sites with tls: on_demand: certificates obtained at the first handshake for a name.'),
   preflight: z.boolean().default(true)
     .describe('Before ordering, check that each name resolves, so a name that cannot pass is reported instead of using up the CA\'s failure budget. Default true.'),
 }).describe('Automatic certificates (ACME).');

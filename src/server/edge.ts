@@ -18,6 +18,7 @@ import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
 import { Challenges } from '../tls/challenges.ts';
 import { CertManager } from '../tls/manager.ts';
+import { OnDemand } from '../tls/on-demand.ts';
 import { certificatePlan } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { FsStorage } from '../tls/storage/fs.ts';
@@ -47,6 +48,7 @@ export class Edge {
   private readonly servers: Server[] = [];
   private readonly secure: HttpsListener[] = [];
   private admin: Server | undefined;
+  private onDemand: OnDemand | undefined;
   private adminLine = '';
   private stopping: Promise<void> | undefined;
 
@@ -59,10 +61,11 @@ export class Edge {
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
     this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port });
     this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port });
-    if (plan.length > 0) {
+    const onDemandSites = config.sites.filter((s) => s.tls === 'on_demand');
+    if (plan.length > 0 || onDemandSites.length > 0) {
       const storage = new FsStorage(config.storage);
       const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
-      const acme = plan.some((p) => p.kind === 'acme')
+      const acme = plan.some((p) => p.kind === 'acme') || onDemandSites.length > 0
         ? new AcmeIssuer({
             directoryUrl: directoryUrl(config.acme.ca),
             caRoot,
@@ -84,6 +87,17 @@ export class Edge {
           if (cert.names.some((n) => isIP(n))) for (const l of this.secure) l.setDefaultCertificate(cert);
         },
       });
+      const onDemand = config.acme.on_demand;
+      if (onDemand) {
+        const manager = this.certificates;
+        this.onDemand = new OnDemand({
+          ask: onDemand.ask,
+          burst: onDemand.burst,
+          intervalMs: onDemand.interval,
+          covers: (name) => this.router.site(name)?.site.tls === 'on_demand',
+          obtain: (name) => manager.addOnDemand(name),
+        });
+      }
     }
   }
 
@@ -96,7 +110,8 @@ export class Edge {
         await listen(server, config.http_port, host);
         edge.servers.push(server);
         if (edge.certificates) {
-          const listener = new HttpsListener(config.limits, edge.https, edge.table, edge.challenges);
+          const onDemand = edge.onDemand;
+          const listener = new HttpsListener(config.limits, edge.https, edge.table, edge.challenges, onDemand && ((name) => onDemand.certificate(name)));
           await listen(listener.front, config.https_port, host);
           edge.secure.push(listener);
         }
@@ -194,7 +209,7 @@ export class Edge {
     for (const l of this.secure) lines.push(`  listening  https://${address(l.front)} (HTTP/2, HTTP/1.1)`);
     for (const site of this.router.sites) {
       const tls = site.site.tls;
-      const mode = tls === 'off' ? 'http only' : typeof tls === 'object' ? `https, certificate ${tls.cert}` : `https, ${tls} certificates`;
+      const mode = tls === 'off' ? 'http only' : typeof tls === 'object' ? `https, certificate ${tls.cert}` : `https, ${tls.replace('_', '-')} certificates`;
       lines.push(`  site       ${site.site.hosts.join(', ')} (${mode})`);
       const width = Math.max(...site.routes.map((r) => r.pattern.length));
       for (const r of site.routes) lines.push(`    ${r.pattern.padEnd(width)}  ${r.handler.describe()}`);

@@ -26,13 +26,15 @@ export class HttpsListener {
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
 
-  constructor(limits: Limits, handler: RequestHandler, certs: CertificateTable, challenges: Challenges) {
+  /** `onMiss` may find a certificate for an unknown name (on-demand TLS) while the handshake waits. */
+  constructor(limits: Limits, handler: RequestHandler, certs: CertificateTable, challenges: Challenges, onMiss?: (name: string) => Promise<void>) {
     this.secure = createSecureServer({
       ...TLS_DEFAULTS,
       allowHTTP1: true,
       SNICallback: (name: string, cb: SniCallback) => {
         const context = certs.lookup(name);
         if (context) cb(null, context);
+        else if (onMiss) onMiss(name).then(() => cb(null, certs.lookup(name)), (err: Error) => cb(err));
         else cb(new UnknownServerNameError(name));
       },
       handshakeTimeout: Math.min(limits.header_timeout || 30_000, 30_000),

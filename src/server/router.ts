@@ -36,6 +36,8 @@ export function compileMatch(pattern: string): (path: string) => boolean {
 export class Router<T> {
   private readonly exact = new Map<string, SiteEntry<T>>();
   private readonly wildcard = new Map<string, SiteEntry<T>>();
+  /** A site listing "*" (tls: on_demand): every host no other site takes. */
+  private any: SiteEntry<T> | undefined;
   readonly sites: SiteEntry<T>[];
 
   constructor(sites: readonly Site[], build: (route: Route, site: Site) => T) {
@@ -52,7 +54,8 @@ export class Router<T> {
     }));
     for (const entry of this.sites) {
       for (const host of entry.site.hosts) {
-        if (host.startsWith('*.')) this.wildcard.set(host.slice(2), entry);
+        if (host === '*') this.any = entry;
+        else if (host.startsWith('*.')) this.wildcard.set(host.slice(2), entry);
         else this.exact.set(host, entry);
       }
     }
@@ -63,9 +66,9 @@ export class Router<T> {
     if (!hostHeader) return undefined;
     const host = hostName(hostHeader);
     const found = this.exact.get(host);
-    if (found !== undefined || this.wildcard.size === 0) return found;
+    if (found !== undefined || (this.wildcard.size === 0 && this.any === undefined)) return found;
     const dot = host.indexOf('.');
-    return dot > 0 ? this.wildcard.get(host.slice(dot + 1)) : undefined;
+    return (dot > 0 ? this.wildcard.get(host.slice(dot + 1)) : undefined) ?? this.any;
   }
 
   static route<T>(site: SiteEntry<T>, path: string): RouteEntry<T> | undefined {

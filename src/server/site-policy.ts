@@ -19,7 +19,7 @@ export function sitePolicy(site: Site): SitePolicy {
   const secure = site.tls !== 'off';
   // on by default only where a public CA vouches for the name: a local-CA site is often reached
   // from machines that do not trust that CA, and HSTS would lock them out
-  const publicCert = site.tls === 'auto' && site.hosts.some((h) => !isLocalName(h));
+  const publicCert = (site.tls === 'auto' && site.hosts.some((h) => !isLocalName(h))) || site.tls === 'on_demand';
   const hsts = !secure || site.hsts === false ? undefined
     : typeof site.hsts === 'string' ? site.hsts
     : site.hsts === true || publicCert ? HSTS_DEFAULT : undefined;

@@ -96,6 +96,26 @@ export class CertManager {
     return this.entries.map(({ name, source, cert, renewAt, nextAttempt, lastError }) => ({ name, source, cert, renewAt, nextAttempt, lastError }));
   }
 
+  /**
+   * A certificate for a name found at handshake time (on-demand TLS): the stored one if it is
+   * still good, else a new one. From then on it is renewed like the others.
+   */
+  async addOnDemand(name: string): Promise<void> {
+    let entry = this.entries.find((e) => e.name === name);
+    if (!entry) {
+      entry = { name, names: [name], source: 'acme', random: Math.random() };
+      this.entries.push(entry);
+      const stored = await this.loadStored(entry);
+      if (stored && stored.notAfter > new Date()) this.install(entry, stored);
+    }
+    if (!entry.cert) {
+      await entry.busy;
+      if (!entry.cert) await this.run(entry, false);
+    }
+    if (!entry.cert) throw new Error(entry.lastError ?? `no certificate for ${name}`);
+    this.kick(entry);
+  }
+
   /** Obtains a new certificate for `name` now, whatever its schedule says. */
   async renew(name: string): Promise<void> {
     const entry = this.entries.find((e) => e.names.includes(name));

@@ -13,7 +13,8 @@ export function certificatePlan(sites: readonly Site[]): CertSource[] {
   const plan: CertSource[] = [];
   const seen = new Set<string>();
   for (const site of sites) {
-    if (site.tls === 'off') continue;
+    // on_demand names are found at handshake time (tls/on-demand.ts)
+    if (site.tls === 'off' || site.tls === 'on_demand') continue;
     if (typeof site.tls === 'object') {
       plan.push({ kind: 'files', names: site.hosts, cert: site.tls.cert, key: site.tls.key });
       continue;

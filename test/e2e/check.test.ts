@@ -157,10 +157,25 @@ const BAD: BadConfig[] = [
     expected: ['FILE:3:5: include: no such file "conf.d/missing.yaml"'],
   },
   {
+    name: 'wildcard needing DNS-01 for a public certificate',
+    yaml: 'sites:\n  - hosts: ["*.example.com"]\n    routes: [{ respond: {} }]\n',
+    expected: ['FILE:2:13: sites[0].hosts[0]: *.example.com needs a DNS-01 challenge for a certificate, which edge does not do: use tls: internal or tls: { cert, key }, or list the names'],
+  },
+  {
+    name: 'on-demand TLS without an ask endpoint',
+    yaml: 'sites:\n  - hosts: ["*"]\n    tls: on_demand\n    routes: [{ respond: {} }]\n',
+    expected: ['FILE:3:10: sites[0].tls: tls: on_demand needs acme.on_demand.ask, the endpoint that approves each name before a certificate is ordered'],
+  },
+  {
+    name: 'bad tls mode',
+    yaml: 'sites:\n  - hosts: [a.example]\n    tls: yes\n    routes: [{ respond: {} }]\n',
+    expected: ['FILE:3:10: sites[0].tls: tls must be auto, internal, off, on_demand, or { cert, key } naming certificate files'],
+  },
+  {
     name: 'several problems, in file order',
     yaml: 'sites:\n  - hosts: ["*"]\n    routes: [{ match: x, respond: { status: 700 } }]\nhttp_port: 0\n',
     expected: [
-      'FILE:2:13: sites[0].hosts[0]: "*" alone would match every host; list the names to serve',
+      'FILE:2:13: sites[0].hosts[0]: "*" would serve every host, which only makes sense with tls: on_demand (an ask endpoint vets each name); otherwise list the names',
       'FILE:3:23: sites[0].routes[0].match: a path pattern starts with "/" ("=/" for exact, "~" for a regex), got "x"',
       'FILE:3:45: sites[0].routes[0].respond.status: status must be 200-599',
       'FILE:4:12: http_port: port must be 1-65535',
