@@ -44,9 +44,10 @@ function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: {
 
 /**
  * Starts challtestsrv (DNS: every name is 127.0.0.1) and Pebble, validating HTTP-01 on `httpPort`
- * and TLS-ALPN-01 on `tlsPort` (edge's ports). `validitySeconds` shortens certificates.
+ * and TLS-ALPN-01 on `tlsPort` (edge's ports). `validitySeconds` shortens certificates; `eab`
+ * (kid → HMAC key) makes external account binding required.
  */
-export async function startPebble(opts: { httpPort: number; tlsPort: number; validitySeconds?: number }): Promise<Pebble> {
+export async function startPebble(opts: { httpPort: number; tlsPort: number; validitySeconds?: number; eab?: Record<string, string> }): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-pebble-'));
   const ca = await LocalCA.load(new FsStorage(join(dir, 'ca')));
   const leaf = await ca.issue(['localhost', '127.0.0.1']);
@@ -64,7 +65,8 @@ export async function startPebble(opts: { httpPort: number; tlsPort: number; val
       httpPort: opts.httpPort,
       tlsPort: opts.tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: opts.eab !== undefined,
+      ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
       ...(opts.validitySeconds ? { certificateValidityPeriod: opts.validitySeconds } : {}),
     },
   }));

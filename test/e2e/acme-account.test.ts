@@ -1,5 +1,5 @@
-// Preflight: a name that does not resolve is reported with the reason and put on the retry
-// ladder, without a word to the CA (here an address where nothing listens).
+// Before and around the order: preflight reports a name that does not resolve (and puts it on
+// the retry ladder) without a word to the CA; external account binding, for CAs that need it.
 
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startEdge, waitFor } from '../helpers/edge.ts';
 import { writeConfig } from '../helpers/config.ts';
+import { startPebble } from '../helpers/pebble.ts';
 
 it('reports a name that does not resolve instead of ordering it', async () => {
   const name = `nowhere-${process.pid}.example.com`;
@@ -34,5 +35,32 @@ sites:
     assert.match(ledger.lastError, /does not resolve/);
   } finally {
     await edge.stop();
+  }
+});
+
+it('registers with external account binding when the CA requires it', async () => {
+  const [http, https] = await Promise.all([freePort(), freePort()]);
+  const hmac = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+  const pebble = await startPebble({ httpPort: http, tlsPort: https, eab: { 'kid-1': hmac } });
+  const config = (eab: string) => writeConfig(`
+http_port: ${http}
+https_port: ${https}
+bind: 127.0.0.1
+admin: off
+storage: ${mkdtempSync(join(tmpdir(), 'edge-certs-'))}
+acme: { ca: "${pebble.directory}", ca_root: ${pebble.listenerRootFile}, preflight: false${eab} }
+sites:
+  - hosts: [eab.edge-e2e.net]
+    routes: [{ respond: { body: hi } }]
+`).file;
+  try {
+    const without = await startEdge(['run', '-c', config('')], { port: http });
+    await waitFor(() => /certificate eab\.edge-e2e\.net: FAILED \(attempt 1\): .*externalAccountBinding/.test(without.stderr()), () => `refusal without EAB:\n${without.stderr()}`, 20_000);
+    await without.stop();
+    const withEab = await startEdge(['run', '-c', config(`, eab: { kid: kid-1, hmac_key: ${hmac} }`)], { port: http });
+    await waitFor(() => withEab.stderr().includes('certificate eab.edge-e2e.net: issued'), () => `issued with EAB:\n${withEab.stderr()}`, 20_000);
+    await withEab.stop();
+  } finally {
+    await pebble.stop();
   }
 });
