@@ -25,9 +25,16 @@ export const TLS_DEFAULTS = {
   honorCipherOrder: true,
   // renegotiation buys nothing on TLS 1.2 servers and costs CPU a client can make the server spend
   secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
-  // key exchange groups stay OpenSSL's defaults: with Node 24 that includes X25519MLKEM768,
-  // the post-quantum hybrid current browsers offer
+  ecdhCurve: groups(),
 } as const;
+
+/** X25519MLKEM768 (the post-quantum hybrid browsers offer) where OpenSSL has it (3.5+), then
+ * X25519, P-256, P-384: no finite-field groups, no curves nobody needs. */
+function groups(): string {
+  const [major, minor] = process.versions.openssl.split('.').map(Number);
+  const pq = major! > 3 || (major === 3 && minor! >= 5);
+  return `${pq ? 'X25519MLKEM768:' : ''}X25519:prime256v1:secp384r1`;
+}
 
 /** A certificate edge serves: PEMs plus the facts renewal and `edge certs` need. */
 export interface ServedCertificate {
