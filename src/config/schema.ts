@@ -4,6 +4,7 @@
 import * as z from 'zod';
 import { duration, port, siteHost, size, sizeValue, upstream } from './values.ts';
 import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
+import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -46,17 +47,20 @@ const respondSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}).describe('Extra response headers.'),
 }).describe('Answer with a fixed response.');
 
-export const ACTIONS = ['proxy', 'redirect', 'respond'] as const;
+export const ACTIONS = ['proxy', 'redirect', 'respond', 'static'] as const;
 
 const routeSchema = z.strictObject({
   match: routeMatch,
   proxy: proxySchema.optional(),
   redirect: redirectSchema.optional(),
   respond: respondSchema.optional(),
+  static: staticSchema.optional(),
+  compress: compressSchema.optional(),
   max_body_size: sizeValue.optional()
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {
-  const actions = ACTIONS.filter((a) => route[a] !== undefined);
+  const actions = checkStaticRoute(route, ACTIONS.filter((a) => route[a] !== undefined), ctx);
+  if (actions === undefined) return;
   if (actions.length > 1) {
     ctx.addIssue({ code: 'custom', message: `a route has one action, this one has ${actions.join(' and ')}: split it into two routes` });
   } else if (actions.length === 0) {

@@ -14,6 +14,7 @@ import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-addr
 import { Logger } from '../ops/log.ts';
 import { LogSink } from '../ops/sink.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
+import { StaticAction } from '../static/action.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
 import { Challenges } from '../tls/challenges.ts';
@@ -223,6 +224,8 @@ export class Edge {
 }
 
 function buildAction(route: Route, ctx: ConstructorParameters<typeof ProxyHandler>[2]): Action {
+  // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
+  if (route.static) return new StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
   if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
   if (route.redirect) return new RedirectAction(route.redirect);
   return new RespondAction(route.respond!);

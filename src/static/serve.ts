@@ -1,0 +1,129 @@
+// Answers a GET or HEAD for one representation of a file (the file itself or a precompressed
+// sidecar): conditional requests, a byte range, then the body from memory (small files) or
+// streamed from the open file with backpressure.
+
+import type { FileHandle } from 'node:fs/promises';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Encoding } from '../config/static-schema.ts';
+import { addVary } from '../compress/policy.ts';
+import type { EdgeRequest, EdgeRes } from '../server/response.ts';
+import { sendStatus } from '../server/status.ts';
+import { SMALL_FILE, type FileCache, type FileEntry } from './files.ts';
+import { evaluate, ifRangeHolds, type Validators } from './preconditions.ts';
+import { contentRange, parseRange, type ByteRange } from './range.ts';
+
+export interface Representation {
+  /** The file to read. */
+  path: string;
+  entry: FileEntry;
+  /** The Content-Type of the original file (a sidecar's own extension says nothing). */
+  type: string;
+  /** The sidecar's coding, if this is one. */
+  coding: Encoding | undefined;
+  /** Whether other encodings of the same file exist (Vary: Accept-Encoding). */
+  varies: boolean;
+}
+
+/** Extra headers of the route, lower-cased; they may replace Content-Type and Cache-Control, not framing or validators. */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
+/** Serves `rep`; false when the file went away since it was looked up (the caller answers 404). */
+export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representation, extra: ExtraHeaders, files: FileCache): Promise<boolean> {
+  let entry = rep.entry;
+  let handle: FileHandle | undefined;
+  if (entry.size <= SMALL_FILE && entry.body === undefined) {
+    const loaded = await files.withBody(rep.path, entry);
+    if (loaded.kind !== 'file') return false;
+    entry = loaded;
+  }
+  if (entry.body === undefined) {
+    // read validators and bytes from one open file, so a file replaced meanwhile is served whole
+    const opened = await files.open(rep.path, entry);
+    if (opened === undefined) return false;
+    ({ handle, entry } = opened);
+  }
+  try {
+    respond(req, res, rep, entry, extra, handle);
+    handle = undefined;
+  } finally {
+    await handle?.close();
+  }
+  return true;
+}
+
+function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: FileEntry, extra: ExtraHeaders, handle: FileHandle | undefined): void {
+  const h = req.headers;
+  const method = req.method!;
+  const v: Validators = { etag: rep.coding === undefined ? entry.etag : `${entry.etag.slice(0, -1)}-${rep.coding}"`, modified: entry.modified };
+  const outcome = evaluate(method, {
+    ifMatch: h['if-match'],
+    ifNoneMatch: h['if-none-match'],
+    ifModifiedSince: h['if-modified-since'],
+    ifUnmodifiedSince: h['if-unmodified-since'],
+  }, v);
+  if (outcome === 'failed') {
+    release(handle);
+    sendStatus(res, 412);
+    return;
+  }
+  const headers: OutgoingHttpHeaders = { 'content-type': rep.type, 'accept-ranges': 'bytes', ...extra, etag: v.etag, 'last-modified': entry.lastModified };
+  if (rep.varies) headers.vary = addVary(extra.vary);
+  if (outcome === 'not-modified') {
+    release(handle);
+    // a 304 carries the validators and caching headers a 200 would have had, not its framing
+    delete headers['content-type'];
+    delete headers['accept-ranges'];
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  let range: ByteRange | undefined;
+  const rangeHeader = h.range;
+  // ranges are defined for GET only (RFC 9110 14.2)
+  if (rangeHeader !== undefined && method === 'GET' && ifRangeHolds(h['if-range'] as string | undefined, v)) {
+    const parsed = parseRange(rangeHeader, entry.size);
+    if (parsed === 'unsatisfiable') {
+      release(handle);
+      sendStatus(res, 416, { headers: { 'content-range': contentRange(undefined, entry.size) } });
+      return;
+    }
+    if (parsed !== 'ignore') range = parsed;
+  }
+  const start = range?.start ?? 0;
+  const length = range === undefined ? entry.size : range.end - range.start + 1;
+  headers['content-length'] = length;
+  if (range !== undefined) headers['content-range'] = contentRange(range, entry.size);
+  if (rep.coding !== undefined) headers['content-encoding'] = rep.coding;
+  res.writeHead(range === undefined ? 200 : 206, headers);
+  if (method === 'HEAD' || length === 0) {
+    release(handle);
+    res.end();
+    return;
+  }
+  res.bodyBytes = length;
+  if (handle === undefined) {
+    const body = entry.body!;
+    res.end(range === undefined ? body : body.subarray(start, start + length));
+    return;
+  }
+  stream(res, handle, start, length);
+}
+
+function stream(res: EdgeRes, handle: FileHandle, start: number, length: number): void {
+  const file = handle.createReadStream({ start, end: start + length - 1, highWaterMark: 64 * 1024 });
+  file.on('error', () => res.destroy());
+  file.on('end', () => {
+    // a file cut short while it was read: the client must not take a short body for the whole
+    if (file.bytesRead === length) res.end();
+    else res.destroy();
+  });
+  res.once('close', () => {
+    if (!file.destroyed) file.destroy();
+  });
+  file.pipe(res, { end: false });
+}
+
+function release(handle: FileHandle | undefined): void {
+  // nothing useful to do about a failed close of a read-only file
+  handle?.close().catch(() => {});
+}
