@@ -14,6 +14,7 @@ import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-addr
 import { Logger } from '../ops/log.ts';
 import { LogSink } from '../ops/sink.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
+import { CompressAction } from '../compress/action.ts';
 import { StaticAction } from '../static/action.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
@@ -224,6 +225,11 @@ export class Edge {
 }
 
 function buildAction(route: Route, ctx: ConstructorParameters<typeof ProxyHandler>[2]): Action {
+  const action = baseAction(route, ctx);
+  return route.compress?.length ? new CompressAction(action, route.compress) : action;
+}
+
+function baseAction(route: Route, ctx: ConstructorParameters<typeof ProxyHandler>[2]): Action {
   // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
   if (route.static) return new StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
   if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
