@@ -36,12 +36,9 @@ export function parseAcceptEncoding(header: string): Accepted {
   return { codings, star };
 }
 
-/** The weight a client gives a coding: its own entry, else "*", else 0 (identity: 1). */
+/** The weight a client gives a coding: its own entry, else "*", else 0. */
 export function weightOf(accepted: Accepted, coding: string): number {
-  const q = accepted.codings.get(coding);
-  if (q !== undefined) return q;
-  if (accepted.star !== undefined) return accepted.star;
-  return coding === 'identity' ? 1 : 0;
+  return accepted.codings.get(coding) ?? accepted.star ?? 0;
 }
 
 /**
@@ -65,8 +62,11 @@ export function chooseFrom<C extends string>(accepted: Accepted, offered: readon
       bestQ = q;
     }
   }
-  // a coding the client weighs at least as high as identity wins: that is what listing it means
-  return best !== undefined && bestQ >= weightOf(accepted, 'identity') ? best : undefined;
+  if (best === undefined) return undefined;
+  // identity competes only when the client weighs it (itself or through "*"): left out, it is
+  // acceptable (RFC 9110 12.5.3) but not preferred, or "gzip;q=0.5" would mean "uncompressed"
+  const identity = accepted.codings.get('identity') ?? accepted.star;
+  return identity === undefined || bestQ >= identity ? best : undefined;
 }
 
 // Browsers send a handful of distinct headers: parse each once. Cleared when full, so a client

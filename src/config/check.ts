@@ -1,6 +1,6 @@
-// What `edge check` adds to validation: facts about this machine. A unix: upstream that is not
-// there (yet) is a warning; a port edge could not bind, or a certificate file or CA root it
-// cannot read, is an error.
+// What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
+// root that is not there (yet) is a warning; a port edge could not bind, a certificate file or
+// CA root it cannot read, or a static root that is not a folder, is an error.
 
 import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -23,6 +23,11 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
         const path = ['sites', s, 'routes', r, 'proxy', 'to', ...(route.proxy!.to.length > 1 ? [u] : [])];
         const problem = await socketProblem(address.path);
         if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
+      }
+      if (route.static) {
+        const path = ['sites', s, 'routes', r, 'static', 'root'];
+        const problem = await staticRootProblem(route.static.root);
+        if (problem) problems.push({ where: locate(path), path: pathIn(path), ...problem });
       }
     }
   }
@@ -56,6 +61,18 @@ async function socketProblem(path: string): Promise<string | undefined> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return `upstream unix:${path} does not exist (is the app running?)`;
     return `upstream unix:${path} cannot be checked: ${code}`;
+  }
+}
+
+async function staticRootProblem(root: string): Promise<Omit<Problem, 'where' | 'path'> | undefined> {
+  try {
+    const info = await stat(root);
+    if (info.isDirectory()) return undefined;
+    return { message: `static root ${root} is not a folder`, severity: 'error' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { message: `static root ${root} does not exist (every request to it gets 404 until it does)`, severity: 'warning' };
+    return { message: `static root ${root} cannot be read: ${code}`, severity: 'error' };
   }
 }
 

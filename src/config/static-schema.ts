@@ -50,20 +50,23 @@ export const staticSchema = z.strictObject({
     .describe('Serve symlinks whose target is outside root. Links inside root are always followed. Default false: 403.'),
 }).describe('Serve files: GET and HEAD with Last-Modified, strong ETags, conditional requests and single byte ranges; other methods get 405 (or go to the proxy with @proxy).');
 
-export const compressSchema = z.union([z.boolean(), z.array(z.enum(ENCODINGS, { error: `encodings are ${ENCODINGS.join(', ')}` }))], {
+export const compressSchema = z.union([z.boolean(), z.array(z.string())], {
   error: `compress is true, false, or a list of encodings from ${ENCODINGS.join(', ')}`,
 })
   .superRefine((value, ctx) => {
-    if (Array.isArray(value) && new Set(value).size !== value.length) ctx.addIssue({ code: 'custom', message: 'compress lists an encoding twice' });
+    if (!Array.isArray(value)) return;
+    value.forEach((coding, i) => {
+      if (!(ENCODINGS as readonly string[]).includes(coding)) {
+        ctx.addIssue({ code: 'custom', path: [i], message: `unknown encoding "${coding}": edge compresses with ${ENCODINGS.join(', ')}` });
+      } else if (value.indexOf(coding) !== i) {
+        ctx.addIssue({ code: 'custom', path: [i], message: `${coding} is listed twice` });
+      }
+    });
   })
-  .transform((value): Encoding[] => (value === true ? [...ENCODINGS] : value === false ? [] : value))
+  .transform((value): Encoding[] => (value === true ? [...ENCODINGS] : value === false ? [] : value as Encoding[]))
   .describe('Compress responses (proxied and static) for clients that accept it: true for [zstd, br, gzip], or the encodings in order of preference. Only compressible types (text, JSON, JavaScript, XML, SVG, ...) of at least 1 KiB; never responses already encoded, ranged, marked no-transform, or to HEAD; event streams are flushed per write. Levels: zstd 3, br 4, gzip 5. Default off.');
 
 export type StaticConfig = z.output<typeof staticSchema>;
-
-export function fallsBackToProxy(config: { try_files: readonly string[] } | undefined): boolean {
-  return config !== undefined && config.try_files[config.try_files.length - 1] === PROXY_FALLBACK;
-}
 
 /**
  * A static route may carry a proxy only as its try_files fallback, and a fallback needs one.
@@ -72,11 +75,12 @@ export function fallsBackToProxy(config: { try_files: readonly string[] } | unde
  */
 export function checkStaticRoute<A extends string>(route: { static?: StaticConfig; proxy?: unknown }, actions: A[], ctx: z.RefinementCtx): A[] | undefined {
   if (route.static === undefined) return actions;
-  const fallback = fallsBackToProxy(route.static);
+  // "@proxy" anywhere says the proxy is meant as the fallback (try_files reports one not last)
+  const fallback = route.static.try_files.includes(PROXY_FALLBACK);
   if (fallback && route.proxy === undefined) {
     ctx.addIssue({
       code: 'custom',
-      path: ['static', 'try_files', route.static.try_files.length - 1],
+      path: ['static', 'try_files', route.static.try_files.indexOf(PROXY_FALLBACK)],
       message: '"@proxy" falls back to this route\'s proxy, and it has none: add proxy: { to: ... } next to static',
     });
   }

@@ -94,7 +94,62 @@ const BAD: BadConfig[] = [
   {
     name: 'route with no action',
     yaml: `${ROUTE}      - match: /x/\n`,
-    expected: ['FILE:4:9: sites[0].routes[0]: a route needs an action: proxy, redirect, respond'],
+    expected: ['FILE:4:9: sites[0].routes[0]: a route needs an action: proxy, redirect, respond, static'],
+  },
+  {
+    name: 'route with static and redirect',
+    yaml: `${ROUTE}      - static: { root: /srv/www }\n        redirect: { to: "https://b.example{uri}" }\n`,
+    expected: ['FILE:4:9: sites[0].routes[0]: a route has one action, this one has redirect and static: split it into two routes'],
+  },
+  {
+    name: 'static and proxy without a fallback that uses the proxy',
+    yaml: `${ROUTE}      - static: { root: /srv/www }\n        proxy: { to: 127.0.0.1:3000 }\n`,
+    expected: ['FILE:4:9: sites[0].routes[0]: a route has one action, this one has proxy and static: end static.try_files with "@proxy" to serve files first and then the app, or split it into two routes'],
+  },
+  {
+    name: '@proxy fallback without a proxy',
+    yaml: `${ROUTE}      - static:\n          root: /srv/www\n          try_files: [$uri, "@proxy"]\n`,
+    expected: ['FILE:6:29: sites[0].routes[0].static.try_files[1]: "@proxy" falls back to this route\'s proxy, and it has none: add proxy: { to: ... } next to static'],
+  },
+  {
+    name: '@proxy not last in try_files',
+    yaml: `${ROUTE}      - static:\n          root: /srv/www\n          try_files: ["@proxy", $uri]\n        proxy: { to: 127.0.0.1:3000 }\n`,
+    expected: ['FILE:6:23: sites[0].routes[0].static.try_files[0]: "@proxy" ends the search, so it must be the last entry of try_files'],
+  },
+  {
+    name: 'a try_files entry that is neither $uri, a path, =CODE nor @proxy',
+    yaml: `${ROUTE}      - static: { root: /srv/www, try_files: [$uri, index.html] }\n`,
+    expected: ['FILE:4:53: sites[0].routes[0].static.try_files[1]: try_files entries are $uri, $uri/, $uri.html-like forms, a path starting with "/" (may contain $uri), and last "=CODE" or "@proxy", got "index.html"'],
+  },
+  {
+    name: 'a try_files status that is not an error',
+    yaml: `${ROUTE}      - static: { root: /srv/www, try_files: [$uri, "=200"] }\n`,
+    expected: ['FILE:4:53: sites[0].routes[0].static.try_files[1]: try_files "=200": the status must be 400-599'],
+  },
+  {
+    name: 'static without root',
+    yaml: `${ROUTE}      - static: { index: index.html }\n`,
+    expected: ['FILE:4:17: sites[0].routes[0].static: missing required key "root"'],
+  },
+  {
+    name: 'unknown static key, with a suggestion',
+    yaml: `${ROUTE}      - static: { root: /srv/www, try_file: [$uri] }\n`,
+    expected: ['FILE:4:35: sites[0].routes[0].static: unknown key "try_file", did you mean "try_files"?'],
+  },
+  {
+    name: 'unknown compress encoding',
+    yaml: `${ROUTE}      - respond: {}\n        compress: [gzip, deflate]\n`,
+    expected: ['FILE:5:26: sites[0].routes[0].compress[1]: unknown encoding "deflate": edge compresses with zstd, br, gzip'],
+  },
+  {
+    name: 'compress listing an encoding twice',
+    yaml: `${ROUTE}      - respond: {}\n        compress: [br, gzip, br]\n`,
+    expected: ['FILE:5:30: sites[0].routes[0].compress[2]: br is listed twice'],
+  },
+  {
+    name: 'compress of the wrong type',
+    yaml: `${ROUTE}      - respond: {}\n        compress: yes please\n`,
+    expected: ['FILE:5:19: sites[0].routes[0].compress: compress is true, false, or a list of encodings from zstd, br, gzip'],
   },
   {
     name: 'bad regex in match',
@@ -240,6 +295,26 @@ https_port: ${await freePort()}
     ]);
     assert.equal(r.stdout, `${file}: ok\n`);
     assert.equal(r.code, 0);
+  });
+
+  it('warns about a static root that does not exist, and fails on one that is a file', async () => {
+    const port = await freePort();
+    const { dir, file } = writeConfig(`http_port: ${port}
+bind: 127.0.0.1
+${ROUTE}      - match: /a/
+        static: { root: /nonexistent/www }
+      - static:
+          root: ./edge.yaml
+https_port: ${await freePort()}
+`);
+    const r = await runEdge(['check', '-c', file], { cwd: dir });
+    assert.deepEqual(r.stderr.split('\n'), [
+      'edge.yaml:7:25: warning: sites[0].routes[0].static.root: static root /nonexistent/www does not exist (every request to it gets 404 until it does)',
+      'edge.yaml:9:17: sites[0].routes[1].static.root: static root ./edge.yaml is not a folder',
+      '',
+    ]);
+    assert.equal(r.stdout, '');
+    assert.equal(r.code, 1);
   });
 
   it('fails when http_port is already bound', async () => {
