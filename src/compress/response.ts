@@ -35,6 +35,8 @@ export function compressResponse(res: EdgeRes, method: string, coding: Encoding 
   const end = r.end;
 
   let encoder: Encoder | undefined;
+  let coded: Encoding | undefined;
+  let eventStream = false;
   let decided = false;
 
   r.writeHead = function (this: Res, status: number, ...rest: unknown[]) {
@@ -68,7 +70,9 @@ export function compressResponse(res: EdgeRes, method: string, coding: Encoding 
         vary: addVary(headers.get('vary')),
         ...(etag !== undefined ? { etag: weakenEtag(etag) } : {}),
       }, DROPPED_WHEN_COMPRESSED);
-      encoder = startEncoder(r, coding!, length === undefined ? undefined : Number(length), v === 'stream', write, end);
+      encoder = startEncoder(r, coding!, length === undefined ? undefined : Number(length), write, end);
+      coded = coding;
+      eventStream = v === 'stream';
       delete (r as Partial<Res>).writeHead;
     } else {
       restore(r);
@@ -79,7 +83,10 @@ export function compressResponse(res: EdgeRes, method: string, coding: Encoding 
   r.write = function (this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     if (!decided) r.writeHead(r.statusCode);
     if (encoder === undefined) return write.call(this, chunk, encoding, cb);
-    return encoder.write(chunk, encoding as BufferEncoding, cb as Callback);
+    const ok = encoder.write(chunk, encoding as BufferEncoding, cb as Callback);
+    // each event must reach the client as it is written, not when a compression block fills
+    if (eventStream) flushEncoder(encoder, coded!);
+    return ok;
   };
 
   r.end = function (this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res {
@@ -94,7 +101,7 @@ export function compressResponse(res: EdgeRes, method: string, coding: Encoding 
   };
 }
 
-function startEncoder(r: Res, coding: Encoding, length: number | undefined, eventStream: boolean, write: Res['write'], end: Res['end']): Encoder {
+function startEncoder(r: Res, coding: Encoding, length: number | undefined, write: Res['write'], end: Res['end']): Encoder {
   const encoder = createEncoder(coding, length);
   let sent = 0;
   let waiting = false;
@@ -130,15 +137,6 @@ function startEncoder(r: Res, coding: Encoding, length: number | undefined, even
   r.once('close', () => {
     if (!encoder.writableFinished) encoder.destroy();
   });
-  if (eventStream) {
-    // each event must reach the client as it is written, not when a compression block fills
-    const push = encoder.write;
-    encoder.write = function (this: Encoder, ...args: Parameters<Encoder['write']>): boolean {
-      const ok = push.apply(this, args);
-      flushEncoder(this, coding);
-      return ok;
-    } as Encoder['write'];
-  }
   return encoder;
 }
 
