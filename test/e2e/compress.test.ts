@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect as h2connect } from 'node:http2';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
@@ -26,6 +26,7 @@ const HTML = Buffer.from(`<!doctype html>\n${'<p>Some text that compresses well,
 const PNG = Buffer.alloc(5000, 7);
 const SMALL = Buffer.from('<p>tiny</p>\n');
 const MiB = 1024 * 1024;
+const LARGE = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 13) % 256));
 const LINE = 'a line of a large compressible response, with a counter: ';
 
 const DECODE: Record<string, (b: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, zstd: zstdDecompressSync };
@@ -124,7 +125,7 @@ function decoded(r: Answer): Buffer {
 
 before(async () => {
   up = await startUpstream(app);
-  const base = writeTree({ 'www/page.html': HTML, 'www/tiny.html': SMALL });
+  const base = writeTree({ 'www/page.html': HTML, 'www/tiny.html': SMALL, 'www/large.bin': LARGE });
   www = join(base, 'www');
   accessLog = join(base, 'access.log');
   const port = await freePort();
@@ -365,8 +366,20 @@ describe('server-sent events through compression', () => {
   }
 });
 
-describe('compression over HTTP/2', () => {
-  it('a proxied response compressed on an HTTP/2 stream', async () => {
+function h2get(session: ClientHttp2Session, path: string, accept: string): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path, 'accept-encoding': accept });
+    const chunks: Buffer[] = [];
+    let headers: Record<string, unknown> = {};
+    stream.on('response', (h) => (headers = h));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks) }));
+    stream.on('error', reject);
+  });
+}
+
+describe('HTTP/2', () => {
+  it('compressed proxied and static responses, and a large file streamed, on HTTP/2 streams', async () => {
     const [http, https] = [await freePort(), await freePort()];
     const storage = join(writeTree({ 'x/': { dir: true } }), 'certs');
     const { file } = writeConfig(`
@@ -395,20 +408,16 @@ sites:
       });
       try {
         for (const [path, coding] of [['/text', 'br'], ['/files/page.html', 'zstd']] as const) {
-          const { headers, body } = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
-            const stream = session.request({ ':path': path, 'accept-encoding': coding });
-            const chunks: Buffer[] = [];
-            let headers: Record<string, unknown> = {};
-            stream.on('response', (h) => (headers = h));
-            stream.on('data', (c: Buffer) => chunks.push(c));
-            stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks) }));
-            stream.on('error', reject);
-          });
+          const { headers, body } = await h2get(session, path, coding);
           assert.equal(headers[':status'], 200);
           assert.equal(headers['content-encoding'], coding);
           assert.equal(headers.vary, 'Accept-Encoding');
           assert.ok(DECODE[coding]!(body).equals(HTML), path);
         }
+        const large = await h2get(session, '/files/large.bin', 'gzip');
+        assert.equal(large.headers['content-encoding'], undefined, 'octet-stream is not compressed');
+        assert.equal(large.headers['content-length'], String(LARGE.length));
+        assert.ok(large.body.equals(LARGE));
       } finally {
         session.close();
       }
