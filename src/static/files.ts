@@ -1,5 +1,6 @@
 // What the file system says about paths, cached briefly with a bound: stat results (including
-// "not there") for a second, and the bytes of small files read once and served from memory.
+// "not there") for a second, and the bytes of files up to 1 MiB read once and served from
+// memory (a read through the libuv thread pool per 1 MiB chunk costs more than the copy).
 // Shared by every static route of the process. All I/O is asynchronous; concurrent misses on one
 // path share one stat.
 
@@ -12,8 +13,8 @@ import type { Encoding } from '../config/static-schema.ts';
 
 /** How long a stat result is trusted: a file changed on disk is seen within this time. */
 export const STAT_TTL_MS = 1000;
-/** Files up to this size are kept in memory once read. */
-export const SMALL_FILE = 64 * 1024;
+/** Files up to this size are read whole and kept in memory (within MAX_BYTES); larger ones are streamed. */
+export const SMALL_FILE = 1024 * 1024;
 const MAX_ENTRIES = 10_000;
 const MAX_BYTES = 64 * 1024 * 1024;
 /** What an entry without a body is counted as against MAX_BYTES. */
@@ -59,8 +60,10 @@ export class FileCache {
     maxSize: MAX_BYTES,
     sizeCalculation: (e) => (e.kind === 'file' && e.body !== undefined ? e.body.length + ENTRY_COST : ENTRY_COST),
     ttl: STAT_TTL_MS,
-    // stale entries are dropped when next asked for: a timer per entry costs more than it saves
+    // stale entries are replaced when next asked for: a timer per entry costs more than it
+    // saves, and a stale file entry lends its bytes to the fresh one if the file is unchanged
     ttlAutopurge: false,
+    noDeleteOnStaleGet: true,
   });
   private readonly pending = new Map<string, Promise<Entry>>();
 
@@ -140,7 +143,9 @@ export class FileCache {
     if (st.isDirectory()) return this.remember(path, { kind: 'dir', real });
     // sockets, FIFOs and devices are not files to serve (a FIFO would block a read forever)
     if (!st.isFile()) return this.remember(path, MISSING);
-    return this.remember(path, fileEntry(real, path, st, undefined));
+    const stale = this.lru.peek(path, { allowStale: true });
+    const unchanged = stale?.kind === 'file' && stale.real === real && stale.size === st.size && stale.mtime === Math.trunc(st.mtimeMs);
+    return this.remember(path, fileEntry(real, path, st, unchanged ? stale.body : undefined));
   }
 
   private remember(path: string, entry: Entry): Entry {

@@ -5,7 +5,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync, utimesSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync, utimesSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
 import { echo, startUpstream, type Upstream } from '../helpers/upstream.ts';
@@ -14,8 +15,8 @@ import { writeTree } from '../helpers/files.ts';
 import { fetchRaw, type Answer } from '../helpers/http.ts';
 
 const DATA = '0123456789'.repeat(10);
-// past the 64 KiB kept in memory: served by streaming from the open file
-const LARGE = Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 7) % 251));
+// past the 1 MiB kept in memory: served by streaming from the open file
+const LARGE = Buffer.from(Array.from({ length: 1536 * 1024 }, (_, i) => (i * 7) % 251));
 
 let base: string;
 let www: string;
@@ -357,7 +358,7 @@ describe('ranges', () => {
   it('bytes=-5: the last five', () => expect206('/data.txt', { range: 'bytes=-5' }, 95, 99, data));
   it('bytes=95-500: cut at the end', () => expect206('/data.txt', { range: 'bytes=95-500' }, 95, 99, data));
   it('bytes=-500: more than there is, all of it as a 206', () => expect206('/data.txt', { range: 'bytes=-500' }, 0, 99, data));
-  it('a streamed file: a range in the middle', () => expect206('/large.bin', { range: 'bytes=100000-200000' }, 100000, 200000, LARGE));
+  it('a streamed file: a range in the middle, across read chunks', () => expect206('/large.bin', { range: 'bytes=100000-1200000' }, 100000, 1200000, LARGE));
   it('a streamed file: the last byte', () => expect206('/large.bin', { range: `bytes=${LARGE.length - 1}-` }, LARGE.length - 1, LARGE.length - 1, LARGE));
 
   it('bytes=100-: past the end: 416 with Content-Range: bytes */100', async () => {
@@ -402,6 +403,26 @@ describe('ranges', () => {
 
   it('If-Range without Range: 200', async () => {
     assert.equal((await get('/data.txt', { 'if-range': etag })).status, 200);
+  });
+});
+
+describe('clients that go away', () => {
+  it('leave no open file behind, however early they leave', async () => {
+    const fds = () => readdirSync(`/proc/${edge.proc.pid}/fd`).length;
+    await get('/large.bin');
+    const baseline = fds();
+    // some leave before the file is open, some mid-body
+    await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise<void>((resolve) => {
+      const socket = connect(edge.port, '127.0.0.1', () => {
+        socket.write('GET /large.bin HTTP/1.1\r\nHost: test.example\r\n\r\n');
+        if (i % 2 === 0) socket.destroy();
+        else socket.once('data', () => socket.destroy());
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => {});
+    })));
+    await waitFor(() => fds() <= baseline, () => `${fds()} open descriptors, ${baseline} before`);
+    assert.doesNotMatch(edge.stderr(), /Closing file descriptor/);
   });
 });
 
