@@ -160,6 +160,12 @@ export class StaticAction implements Action {
       sendStatus(res, err.status);
       return;
     }
+    // a file that stat could see but open could not read, or that went away in between
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR') {
+      sendStatus(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404);
+      return;
+    }
     this.logger.error(`500 ${req.method} ${req.url}: static files under ${this.root}: ${(err as Error).message}`);
     sendStatus(res, 500);
   }
