@@ -17,7 +17,7 @@ export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json'
 const HELP = `edge ${VERSION}: one program in front of your web app
 
 Usage:
-  edge --domain NAME [--domain NAME ...] [--to UPSTREAM ...] [options]
+  edge --domain NAME [--domain NAME ...] [--to UPSTREAM ...] [--static DIR] [options]
   edge run   [-c FILE]     serve the sites in FILE (default ${DEFAULT_CONFIG})
   edge check [-c FILE]     check FILE and this machine, like nginx -t; exit 1 on errors
   edge certs [list] [-c FILE]       every certificate: issuer, expiry, next renewal, last error
@@ -28,6 +28,7 @@ One-liner options:
   --domain NAME        a name to serve (repeat for more)
   --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
                        repeat to spread requests over several
+  --static DIR         serve the files in DIR; with --to, files first, then the app
   --http-port PORT     port for HTTP: ACME challenges and redirects to HTTPS (default 80)
   --https-port PORT    port for HTTPS, HTTP/2 and HTTP/1.1 (default 443)
   --tls MODE           auto (default: Let's Encrypt, or the local CA for localhost, IPs,
@@ -45,6 +46,7 @@ Examples:
   edge --domain example.com --to unix:/run/gunicorn.sock
   edge --domain localhost --http-port 8080 --https-port 8443 --to 127.0.0.1:8000
   edge --domain app.example --tls off --http-port 8080
+  edge --domain example.com --static ./public --to unix:/run/gunicorn.sock
   edge check -c conf/edge.yaml
   edge run -c conf/edge.yaml
 
@@ -55,6 +57,7 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   domain: { type: 'string', multiple: true },
   to: { type: 'string', multiple: true },
+  static: { type: 'string' },
   'http-port': { type: 'string' },
   bind: { type: 'string', multiple: true },
   'access-log': { type: 'string' },
@@ -82,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     return fail(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\nRun "edge --help" for usage.`);
   }
   const { values, positionals } = parsed;
-  const command = positionals[0] ?? (values.domain || values.to ? 'serve' : undefined);
+  const command = positionals[0] ?? (values.domain || values.to || values.static ? 'serve' : undefined);
   if (values.help || command === 'help') return print(HELP);
   if (values.version || command === 'version') return print(`edge ${VERSION}\n`);
   if (positionals.length > 1 && command !== 'certs') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
@@ -109,8 +112,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function load(values: { config?: string } & OneLinerFlags, command: string): LoadedConfig {
-  const oneLiner = values.domain !== undefined || values.to !== undefined;
-  if (values.config !== undefined && oneLiner) throw new UsageError('use either -c FILE or --domain/--to, not both');
+  const oneLiner = values.domain !== undefined || values.to !== undefined || values.static !== undefined;
+  if (values.config !== undefined && oneLiner) throw new UsageError('use either -c FILE or --domain/--to/--static, not both');
   if (oneLiner || command === 'serve') {
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);

@@ -7,6 +7,7 @@ import { validateConfig, type LoadedConfig } from './load.ts';
 export interface OneLinerFlags {
   domain?: string[];
   to?: string[];
+  static?: string;
   'http-port'?: string;
   bind?: string[];
   'access-log'?: string;
@@ -25,6 +26,7 @@ export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
 const FLAG_OF: [RegExp, string][] = [
   [/^sites\.0\.hosts/, '--domain'],
   [/^sites\.0\.routes\.0\.proxy\.to/, '--to'],
+  [/^sites\.0\.routes\.0\.static/, '--static'],
   [/^http_port/, '--http-port'],
   [/^https_port/, '--https-port'],
   [/^sites\.0\.tls/, '--tls'],
@@ -38,11 +40,22 @@ const FLAG_OF: [RegExp, string][] = [
   [/^log\.format/, '--log-format'],
 ];
 
+/**
+ * The one route: the app (--to, or the default upstream); files from --static, then the app if
+ * --to is given too (nginx's try_files $uri $uri/ @app); or files alone.
+ */
+function oneRoute(flags: OneLinerFlags): Record<string, unknown> {
+  const to = flags.to?.length ? flags.to : undefined;
+  if (flags.static === undefined) return { match: '/', proxy: { to: to ?? [DEFAULT_UPSTREAM] } };
+  if (to === undefined) return { match: '/', static: { root: flags.static } };
+  return { match: '/', static: { root: flags.static, try_files: ['$uri', '$uri/', '@proxy'] }, proxy: { to } };
+}
+
 export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
   const raw: Record<string, unknown> = {
     sites: [{
       hosts: flags.domain ?? [],
-      routes: [{ match: '/', proxy: { to: flags.to?.length ? flags.to : [DEFAULT_UPSTREAM] } }],
+      routes: [oneRoute(flags)],
       ...(flags.tls !== undefined ? { tls: flags.tls } : {}),
     }],
   };

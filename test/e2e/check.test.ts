@@ -348,6 +348,11 @@ describe('edge check: the one-liner and the command line', () => {
     assert.deepEqual(r, { code: 1, stdout: '', stderr: '--to: expected host:port, http://host:port or unix:/path, got "bad"\n' });
   });
 
+  it('names the flag of a bad --static', async () => {
+    const r = await runEdge(['check', '--domain', 'x.example', '--static', '']);
+    assert.deepEqual(r, { code: 1, stdout: '', stderr: '--static: root must name a folder\n' });
+  });
+
   it('names the flag of a bad --http-port', async () => {
     const r = await runEdge(['check', '--domain', 'x.example', '--http-port', 'eighty']);
     assert.deepEqual(r, { code: 1, stdout: '', stderr: '--http-port: expected a port number (1-65535), got "eighty"\n' });

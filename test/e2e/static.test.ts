@@ -406,6 +406,19 @@ describe('ranges', () => {
   });
 });
 
+describe('the one-liner --static DIR --to UPSTREAM', () => {
+  it('serves files first, then the app', async () => {
+    const one = await startEdge(['--domain', 'test.example', '--static', www, '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1', '--admin', 'off', '--access-log', 'off']);
+    try {
+      assert.equal((await fetchRaw(one.port, '/hello.txt')).text, 'hello world\n');
+      assert.equal(JSON.parse((await fetchRaw(one.port, '/api/x')).text).url, '/api/x');
+      assert.match(one.stderr(), /static .*www, then proxy → /);
+    } finally {
+      await one.stop();
+    }
+  });
+});
+
 describe('clients that go away', () => {
   it('leave no open file behind, however early they leave', async () => {
     const fds = () => readdirSync(`/proc/${edge.proc.pid}/fd`).length;

@@ -177,6 +177,18 @@ sites:
     assert.deepEqual(fromFlags.config, loadConfigFile(file).config);
   });
 
+  it('--static alone serves files only', () => {
+    const fromFlags = configFromFlags({ domain: ['a.example'], static: 'public' });
+    const { file } = writeConfig('sites: [{ hosts: [a.example], routes: [{ static: { root: public } }] }]');
+    assert.deepEqual(fromFlags.config, loadConfigFile(file).config);
+  });
+
+  it('--static with --to: files first, then the app', () => {
+    const fromFlags = configFromFlags({ domain: ['a.example'], static: 'public', to: ['127.0.0.1:3000'] });
+    const { file } = writeConfig('sites: [{ hosts: [a.example], routes: [{ static: { root: public, try_files: [$uri, $uri/, "@proxy"] }, proxy: { to: 127.0.0.1:3000 } }] }]');
+    assert.deepEqual(fromFlags.config, loadConfigFile(file).config);
+  });
+
   it('names the flag at fault, without a config key path', () => {
     assert.throws(() => configFromFlags({ domain: ['a.example'], to: ['127.0.0.1:3000', 'nowhere'] }), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
