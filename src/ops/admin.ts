@@ -13,6 +13,19 @@ export interface AdminIdentity {
   storage: string;
 }
 
+/** An endpoint contributed by a part of edge that keeps state (upstream pools, the cache). */
+export interface AdminRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  /** The answer's status and JSON body; `query` holds the URL's parameters. */
+  handle(query: URLSearchParams): Promise<AdminAnswer> | AdminAnswer;
+}
+
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+}
+
 export interface CertView {
   name: string;
   source: string;
@@ -37,7 +50,7 @@ export function certView(state: ManagedState): CertView {
 
 const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 
-export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger): Server {
+export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger, routes: readonly AdminRoute[] = []): Server {
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = `${JSON.stringify(body, null, 2)}\n`;
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -67,7 +80,19 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
         send(res, 409, { error: (err as Error).message });
       }
     } else {
-      send(res, 404, { error: `no ${req.method} ${url.pathname} here; try GET /health, GET /certs, POST /certs/renew?name=NAME` });
+      const route = routes.find((r) => r.method === req.method && r.path === url.pathname);
+      if (!route) {
+        const known = ['GET /health', 'GET /certs', 'POST /certs/renew?name=NAME', ...routes.map((r) => `${r.method} ${r.path}`)];
+        send(res, 404, { error: `no ${req.method} ${url.pathname} here; try ${known.join(', ')}` });
+        return;
+      }
+      try {
+        const answer = await route.handle(url.searchParams);
+        send(res, answer.status, answer.body);
+      } catch (err) {
+        logger.error(`admin: ${req.method} ${url.pathname} failed: ${(err as Error).message}`);
+        send(res, 500, { error: (err as Error).message });
+      }
     }
   });
 }

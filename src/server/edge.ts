@@ -6,16 +6,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Server } from 'node:http';
-import type { Config, Route } from '../config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import { directoryUrl } from '../config/tls-schema.ts';
 import { AccessLog } from '../ops/access-log.ts';
-import { createAdminServer } from '../ops/admin.ts';
+import { createAdminServer, type AdminRoute } from '../ops/admin.ts';
 import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-address.ts';
 import { Logger } from '../ops/log.ts';
 import { LogSink } from '../ops/sink.ts';
-import { ProxyHandler } from '../proxy/forward.ts';
-import { CompressAction } from '../compress/action.ts';
-import { StaticAction } from '../static/action.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
 import { Challenges } from '../tls/challenges.ts';
@@ -24,7 +21,8 @@ import { OnDemand } from '../tls/on-demand.ts';
 import { certificatePlan } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { FsStorage } from '../tls/storage/fs.ts';
-import { RedirectAction, RespondAction, type Action } from './actions.ts';
+import type { Action } from './actions.ts';
+import { buildAction, type BuildContext } from './build.ts';
 import { RequestHandler } from './handler.ts';
 import { HttpsListener } from './https.ts';
 import { createHttpServer, displayAddress, listen } from './listeners.ts';
@@ -53,13 +51,15 @@ export class Edge {
   private onDemand: OnDemand | undefined;
   private adminLine = '';
   private stopping: Promise<void> | undefined;
+  private readonly adminRoutes: AdminRoute[] = [];
+  private readonly closers: (() => void)[] = [];
 
   private constructor(config: Config) {
     this.config = config;
     this.logger = new Logger(new LogSink(config.log.error));
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access), config.log.format);
     const plan = certificatePlan(config.sites);
-    const ctx = { limits: config.limits, logger: this.logger, agents: this.agents };
+    const ctx: BuildContext = { limits: config.limits, logger: this.logger, agents: this.agents, adminRoutes: this.adminRoutes, closers: this.closers };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
     this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port });
     this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port });
@@ -143,6 +143,7 @@ export class Edge {
       { pid: process.pid, version: opts.version, config: opts.source, storage: resolve(this.config.storage) },
       this.certificates,
       this.logger,
+      this.adminRoutes,
     );
     try {
       await listenAdmin(server, address);
@@ -194,6 +195,7 @@ export class Edge {
     clearInterval(sweep);
     for (const server of this.servers) server.closeAllConnections();
     for (const listener of this.secure) listener.closeAll();
+    for (const close of this.closers) close();
     this.agents.destroy();
     const cut = this.http.inFlight + this.https.inFlight;
     this.logger.info(httpClean && httpsClean ? 'stopped' : `stopped: grace period over, ${cut} request(s) cut off`);
@@ -222,17 +224,4 @@ export class Edge {
     lines.push(`  access log ${this.access ? `${this.config.log.access} (${this.config.log.format})` : 'off'}`);
     return lines.join('\n');
   }
-}
-
-function buildAction(route: Route, ctx: ConstructorParameters<typeof ProxyHandler>[2]): Action {
-  const action = baseAction(route, ctx);
-  return route.compress?.length ? new CompressAction(action, route.compress) : action;
-}
-
-function baseAction(route: Route, ctx: ConstructorParameters<typeof ProxyHandler>[2]): Action {
-  // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
-  if (route.static) return new StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
-  if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
-  if (route.redirect) return new RedirectAction(route.redirect);
-  return new RespondAction(route.respond!);
 }

@@ -1,0 +1,36 @@
+// Route → action: the one place that knows which action classes exist and how they stack
+// (static with a proxy fallback, compression around either). Actions that keep state beyond a
+// request (upstream pools, caches) register their admin routes and their cleanup in the
+// BuildContext, so the instance that owns them can expose and stop them without knowing them.
+
+import type { Limits, Route } from '../config/schema.ts';
+import type { AdminRoute } from '../ops/admin.ts';
+import type { Logger } from '../ops/log.ts';
+import { CompressAction } from '../compress/action.ts';
+import { ProxyHandler } from '../proxy/forward.ts';
+import type { AgentPool } from '../proxy/upstream.ts';
+import { StaticAction } from '../static/action.ts';
+import { RedirectAction, RespondAction, type Action } from './actions.ts';
+
+export interface BuildContext {
+  limits: Limits;
+  logger: Logger;
+  agents: AgentPool;
+  /** Admin endpoints contributed by the actions of this config (e.g. GET /upstreams). */
+  adminRoutes: AdminRoute[];
+  /** Called once when the config these actions belong to is retired (timers, sockets). */
+  closers: (() => void)[];
+}
+
+export function buildAction(route: Route, ctx: BuildContext): Action {
+  const action = baseAction(route, ctx);
+  return route.compress?.length ? new CompressAction(action, route.compress) : action;
+}
+
+function baseAction(route: Route, ctx: BuildContext): Action {
+  // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
+  if (route.static) return new StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
+  if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
+  if (route.redirect) return new RedirectAction(route.redirect);
+  return new RespondAction(route.respond!);
+}
