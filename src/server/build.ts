@@ -1,11 +1,12 @@
 // Route → action: the one place that knows which action classes exist and how they stack
 // (static with a proxy fallback, compression around either). Actions that keep state beyond a
-// request (upstream pools, caches) register their admin routes and their cleanup in the
+// request (upstream pools, caches) register their admin routes, metrics and cleanup in the
 // BuildContext, so the instance that owns them can expose and stop them without knowing them.
 
 import type { Limits, Route } from '../config/schema.ts';
 import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
+import type { MetricSource } from '../ops/metric-sample.ts';
 import { CompressAction } from '../compress/action.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { AgentPool } from '../proxy/upstream.ts';
@@ -18,6 +19,8 @@ export interface BuildContext {
   agents: AgentPool;
   /** Admin endpoints contributed by the actions of this config (e.g. GET /upstreams). */
   adminRoutes: AdminRoute[];
+  /** Numbers for /metrics (upstream health, cache hits), read at scrape time. */
+  metrics: MetricSource[];
   /** Called once when the config these actions belong to is retired (timers, sockets). */
   closers: (() => void)[];
 }

@@ -12,6 +12,7 @@ import { AccessLog } from '../ops/access-log.ts';
 import { createAdminServer, type AdminRoute } from '../ops/admin.ts';
 import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-address.ts';
 import { Logger } from '../ops/log.ts';
+import type { MetricSource } from '../ops/metric-sample.ts';
 import { LogSink } from '../ops/sink.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
@@ -53,13 +54,15 @@ export class Edge {
   private stopping: Promise<void> | undefined;
   private readonly adminRoutes: AdminRoute[] = [];
   private readonly closers: (() => void)[] = [];
+  /** Read by /metrics once the operations work exposes it. */
+  readonly metrics: MetricSource[] = [];
 
   private constructor(config: Config) {
     this.config = config;
     this.logger = new Logger(new LogSink(config.log.error));
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access), config.log.format);
     const plan = certificatePlan(config.sites);
-    const ctx: BuildContext = { limits: config.limits, logger: this.logger, agents: this.agents, adminRoutes: this.adminRoutes, closers: this.closers };
+    const ctx: BuildContext = { limits: config.limits, logger: this.logger, agents: this.agents, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
     this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port });
     this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port });

@@ -1,0 +1,14 @@
+// The shape in which stateful parts of edge (upstream pools, the cache) report numbers for
+// /metrics without depending on the metrics library: a list of samples read at scrape time.
+
+export interface MetricSample {
+  /** Prometheus name, e.g. `edge_upstream_up`; counters end in `_total`. */
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Called on every scrape; cheap, synchronous, no I/O. */
+export type MetricSource = () => MetricSample[];
