@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { duration, port, siteHost, size, sizeValue, upstream } from './values.ts';
 import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
+import { applySiteCache, cacheSchema, checkRouteCache, routeCacheField } from './cache-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -56,9 +57,11 @@ const routeSchema = z.strictObject({
   respond: respondSchema.optional(),
   static: staticSchema.optional(),
   compress: compressSchema.optional(),
+  cache: routeCacheField,
   max_body_size: sizeValue.optional()
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {
+  checkRouteCache(route, ctx);
   const actions = checkStaticRoute(route, ACTIONS.filter((a) => route[a] !== undefined), ctx);
   if (actions === undefined) return;
   if (actions.length > 1) {
@@ -73,8 +76,9 @@ const siteSchema = z.strictObject({
     .describe('Names this site answers to: exact names, *.wildcards (one label), localhost or IP addresses. Case and port are ignored.'),
   routes: z.array(routeSchema, { error: 'expected a list of routes' }).min(1, 'a site needs at least one route')
     .describe('Tried in order; the first whose match fits the path handles the request.'),
+  cache: cacheSchema.optional(),
   ...siteTlsFields,
-}).superRefine(checkSiteTls);
+}).superRefine(checkSiteTls).transform(applySiteCache);
 
 const limitsSchema = z.strictObject({
   max_header_size: size('Largest request head (request line and headers); past it the client gets 431.', '16KiB'),

@@ -7,7 +7,10 @@ import type { Limits, Route } from '../config/schema.ts';
 import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
+import { CacheAction } from '../cache/action.ts';
+import { CacheRegistry } from '../cache/registry.ts';
 import { CompressAction } from '../compress/action.ts';
+import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { AgentPool } from '../proxy/upstream.ts';
 import { StaticAction } from '../static/action.ts';
@@ -26,7 +29,12 @@ export interface BuildContext {
 }
 
 export function buildAction(route: Route, ctx: BuildContext): Action {
-  const action = baseAction(route, ctx);
+  let action = baseAction(route, ctx);
+  // compression outside the cache: the store keeps one identity copy for every client
+  if (route.cache) {
+    const registry = CacheRegistry.of(ctx);
+    action = new CacheAction(action, route.cache as CacheConfig, registry.zone(route.cache as CacheConfig), registry);
+  }
   return route.compress?.length ? new CompressAction(action, route.compress) : action;
 }
 

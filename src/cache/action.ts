@@ -1,0 +1,167 @@
+// `cache:` on a route: wraps the route's action (the proxy). GET and HEAD are looked up and served
+// from the zone's store when the policy allows, else fetched once per key (others wait on that
+// fetch); other methods pass through and, when they succeed, invalidate what they name.
+
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { CacheConfig } from '../config/cache-schema.ts';
+import type { Action } from '../server/actions.ts';
+import type { EdgeRequest, EdgeRes } from '../server/response.ts';
+import { cookie, compileKey, requestUrl, type KeyFunction } from './key.ts';
+import { Fetch, type Client, type FetchSettings } from './fetch.ts';
+import { parseCacheControl, type Directives } from './policy/directives.ts';
+import { invalidates, invalidationTargets } from './policy/invalidate.ts';
+import { requestDirectives, use } from './policy/request.ts';
+import { secondaryKey } from './policy/vary.ts';
+import type { CacheRegistry } from './registry.ts';
+import { ageOf, gatewayTimeout, serveHit, serveStored } from './serve.ts';
+import type { CacheEntry } from './entry.ts';
+import type { Zone } from './zone.ts';
+
+type WriteHead = (status: number, a?: string | OutgoingHttpHeaders | string[], b?: OutgoingHttpHeaders | string[]) => unknown;
+
+export class CacheAction implements Action {
+  private readonly inner: Action;
+  private readonly zone: Zone;
+  private readonly registry: CacheRegistry;
+  private readonly key: KeyFunction;
+  private readonly settings: FetchSettings;
+  private readonly updating: boolean;
+  private readonly bypassCookies: readonly string[];
+  private readonly bypassHeaders: readonly string[];
+  /** Fetches under way, by key: at most one per key. */
+  private readonly inflight = new Map<string, Fetch>();
+  readonly upgrade?: Action['upgrade'];
+
+  constructor(inner: Action, config: CacheConfig, zone: Zone, registry: CacheRegistry) {
+    this.inner = inner;
+    this.zone = zone;
+    this.registry = registry;
+    this.key = compileKey(config.key);
+    this.updating = config.use_stale.includes('updating');
+    this.bypassCookies = config.bypass.cookies;
+    this.bypassHeaders = config.bypass.headers.map((h) => h.toLowerCase());
+    this.settings = {
+      inner,
+      zone,
+      maxObjectSize: config.max_object_size,
+      storeSetCookie: config.store_set_cookie,
+      useStaleError: config.use_stale.includes('error'),
+      lockTimeout: config.lock_timeout,
+    };
+    this.upgrade = inner.upgrade?.bind(inner);
+  }
+
+  describe(): string {
+    return `${this.inner.describe()}, cached (zone ${this.zone.name})`;
+  }
+
+  handle(req: EdgeRequest, res: EdgeRes): void {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      this.unsafe(req, res);
+      return;
+    }
+    if (this.bypassed(req)) {
+      this.zone.stats.bypass++;
+      res.setHeader('cache-status', 'edge; fwd=bypass');
+      this.inner.handle(req, res);
+      return;
+    }
+    this.lookup(req, res, true);
+  }
+
+  private lookup(req: EdgeRequest, res: EdgeRes, mayWait: boolean): void {
+    if (res.destroyed || res.writableEnded) return;
+    const h = req.headers;
+    const request = h['cache-control'] === undefined && h.pragma === undefined ? EMPTY : requestDirectives(parseCacheControl(h['cache-control']), h.pragma);
+    const primary = this.key(req);
+    const store = this.zone.store;
+    const names = store.varyOf(primary);
+    const key = names === undefined ? primary : primary + secondaryKey(names, h);
+    const entry = store.get(key);
+    const now = Date.now() / 1000;
+    let fwd = names === undefined ? 'uri-miss' : 'vary-miss';
+    if (entry) {
+      const age = ageOf(entry, now);
+      const verdict = use({ response: entry.directives, lifetime: entry.lifetime, age }, request, { updating: this.updating });
+      if (verdict === 'fresh') {
+        this.zone.stats.hits++;
+        serveHit(req, res, entry, now);
+        return;
+      }
+      if (verdict === 'stale-ok' || verdict === 'background') {
+        this.zone.stats.hits++;
+        this.zone.stats.stale++;
+        serveStored(req, res, entry, now, `edge; hit; ttl=${entry.lifetime - age}`);
+        if (verdict === 'background' && !this.inflight.has(key)) this.begin(key, primary, req, request, entry, undefined);
+        return;
+      }
+      fwd = request.has('no-cache') || request.has('max-age') || request.has('min-fresh') ? 'request' : 'stale';
+    }
+    if (request.has('only-if-cached')) {
+      gatewayTimeout(res);
+      return;
+    }
+    const running = mayWait ? this.inflight.get(key) : undefined;
+    if (running) {
+      running.wait(() => this.lookup(req, res, false));
+      return;
+    }
+    this.zone.stats.misses++;
+    const client: Client = { req, res, fwd };
+    if (this.inflight.has(key)) {
+      // released by lock_timeout, or a response not storable: go alone
+      new Fetch(this.settings, key, primary, requestUrl(req), req, request, entry, client).start();
+      return;
+    }
+    this.begin(key, primary, req, request, entry, client);
+  }
+
+  private begin(key: string, primary: string, req: EdgeRequest, request: Directives, stored: CacheEntry | undefined, client: Client | undefined): void {
+    const fetch = new Fetch(this.settings, key, primary, requestUrl(req), req, request, stored, client);
+    this.inflight.set(key, fetch);
+    fetch.onDone = () => {
+      if (this.inflight.get(key) === fetch) this.inflight.delete(key);
+    };
+    fetch.start();
+  }
+
+  private bypassed(req: EdgeRequest): boolean {
+    for (const name of this.bypassHeaders) if (req.headers[name] !== undefined) return true;
+    if (this.bypassCookies.length === 0) return false;
+    const header = req.headers.cookie;
+    if (header === undefined) return false;
+    return this.bypassCookies.some((name) => cookie(header, name) !== undefined);
+  }
+
+  /** Unsafe methods go through; a 2xx or 3xx answer invalidates the URL, Location and Content-Location. */
+  private unsafe(req: EdgeRequest, res: EdgeRes): void {
+    const r = res as unknown as { writeHead: WriteHead; getHeader(name: string): unknown };
+    const writeHead = r.writeHead;
+    const registry = this.registry;
+    r.writeHead = function (this: unknown, status, a, b) {
+      r.writeHead = writeHead;
+      if (invalidates(req.method!, status)) {
+        const given = typeof a === 'string' ? b : a;
+        const location = headerOf(given, 'location') ?? (r.getHeader('location') as string | undefined);
+        const contentLocation = headerOf(given, 'content-location') ?? (r.getHeader('content-location') as string | undefined);
+        for (const url of invalidationTargets(requestUrl(req), location, contentLocation)) registry.purge(url, false);
+      }
+      return writeHead.call(this, status, a, b);
+    };
+    res.setHeader('cache-status', 'edge; fwd=method');
+    this.inner.handle(req, res);
+  }
+}
+
+const EMPTY: Directives = new Map();
+
+function headerOf(given: OutgoingHttpHeaders | string[] | undefined, name: string): string | undefined {
+  if (!given) return undefined;
+  if (Array.isArray(given)) {
+    for (let i = 0; i < given.length; i += 2) if (given[i]!.toLowerCase() === name) return given[i + 1];
+    return undefined;
+  }
+  for (const k of Object.keys(given)) if (k.toLowerCase() === name) return String(given[k]);
+  return undefined;
+}

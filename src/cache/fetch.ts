@@ -1,0 +1,248 @@
+// One request to the route's action on the cache's account: a miss (streamed to the client that
+// caused it while being buffered for the store), a revalidation (a 304 freshens the stored
+// response) or a background refresh (no client). Concurrent requests for the key wait on it
+// (bounded by lock_timeout) and then look the store up again.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Action } from '../server/actions.ts';
+import type { EdgeRequest, EdgeRes } from '../server/response.ts';
+import { sendStatus } from '../server/status.ts';
+import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
+import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
+import { parseCacheControl, type Directives } from './policy/directives.ts';
+import { notStorable } from './policy/storable.ts';
+import { ERROR_STATUSES, staleIfError } from './policy/request.ts';
+import { mergeHeaders, notModifiedApplies, type StoredHeaders } from './policy/update.ts';
+import { secondaryKey, varyNames } from './policy/vary.ts';
+import { ageOf, serveStored } from './serve.ts';
+import type { Zone } from './zone.ts';
+
+export interface FetchSettings {
+  inner: Action;
+  zone: Zone;
+  maxObjectSize: number;
+  storeSetCookie: boolean;
+  useStaleError: boolean;
+  lockTimeout: number;
+}
+
+export interface Client {
+  req: EdgeRequest;
+  res: EdgeRes;
+  /** Cache-Status fwd reason: uri-miss, vary-miss, stale, request. */
+  fwd: string;
+}
+
+/** Left out of the upstream request: the cache makes its own conditionals and fetches whole bodies. */
+const CLIENT_ONLY = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
+
+/** Headers for the cache's own request, taken from the client's. */
+export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  const h = req.headers;
+  for (const name of Object.keys(h)) {
+    if (name.charCodeAt(0) === 58 /* ':' */ || CLIENT_ONLY.has(name)) continue;
+    out[name] = h[name];
+  }
+  const authority = h[':authority'];
+  if (out.host === undefined && typeof authority === 'string') out.host = authority;
+  if (stored?.etag !== undefined) out['if-none-match'] = stored.etag;
+  if (stored?.lastModified !== undefined) out['if-modified-since'] = stored.lastModified;
+  return out;
+}
+
+export type Waiter = () => void;
+
+export class Fetch implements CaptureSink {
+  private readonly settings: FetchSettings;
+  private readonly key: string;
+  private readonly primary: string;
+  private readonly url: string;
+  private readonly stored: CacheEntry | undefined;
+  private client: Client | undefined;
+  private readonly request: CacheRequest;
+  private readonly requestDirectives: Directives;
+  private readonly capture: CaptureResponse;
+  private readonly requestTime = Date.now() / 1000;
+  private mode: 'pass' | 'store' | 'freshened' | 'stale' | 'retry' = 'pass';
+  private status = 0;
+  private headers: StoredHeaders = {};
+  private responseTime = 0;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private waiters: Waiter[] = [];
+  private lockTimer: NodeJS.Timeout | undefined;
+  private done = false;
+  /** Called once when the fetch is over, whatever the outcome (the action forgets it). */
+  onDone: (() => void) | undefined;
+
+  constructor(settings: FetchSettings, key: string, primary: string, url: string, origin: EdgeRequest, requestDirectives: Directives, stored: CacheEntry | undefined, client: Client | undefined) {
+    this.settings = settings;
+    this.key = key;
+    this.primary = primary;
+    this.url = url;
+    this.stored = stored;
+    this.client = client;
+    this.requestDirectives = requestDirectives;
+    const socket = origin.socket as TLSSocket | undefined;
+    this.request = new CacheRequest(origin.url ?? '/', upstreamHeaders(origin, stored), {
+      remoteAddress: socket?.remoteAddress,
+      encrypted: socket?.encrypted === true || origin.headers[':scheme'] === 'https',
+      destroyed: false,
+    });
+    this.capture = new CaptureResponse(this.request, this);
+    if (client) client.res.once('close', this.clientGone);
+  }
+
+  start(): void {
+    this.settings.inner.handle(this.request as unknown as EdgeRequest, this.capture);
+  }
+
+  /** Another request for the key waits for this one; released when it ends or at lock_timeout. */
+  wait(waiter: Waiter): void {
+    this.waiters.push(waiter);
+    this.lockTimer ??= setTimeout(() => this.release(), this.settings.lockTimeout).unref();
+  }
+
+  head(status: number, raw: string[]): void {
+    this.status = status;
+    this.responseTime = Date.now() / 1000;
+    const headers = (this.headers = headersFromRaw(raw));
+    const stored = this.stored;
+    if (stored && status === 304) {
+      this.mode = notModifiedApplies(stored.headers, headers) ? 'freshened' : 'retry';
+      return;
+    }
+    if (stored && ERROR_STATUSES.has(status) && staleIfError({ response: stored.directives, lifetime: stored.lifetime, age: ageOf(stored, this.responseTime) }, this.requestDirectives, this.settings.useStaleError)) {
+      this.mode = 'stale';
+      return;
+    }
+    const response = parseCacheControl(headers['cache-control']);
+    const reason = notStorable({
+      method: 'GET',
+      status,
+      request: this.requestDirectives,
+      response,
+      authorization: this.request.headers.authorization !== undefined,
+      hasExpires: headers.expires !== undefined,
+      hasSetCookie: headers['set-cookie'] !== undefined,
+      vary: one(headers.vary),
+      storeSetCookie: this.settings.storeSetCookie,
+    });
+    const length = headers['content-length'] === undefined ? undefined : Number(one(headers['content-length']));
+    const fits = length === undefined || length <= this.settings.maxObjectSize;
+    this.mode = reason === undefined && fits ? 'store' : 'pass';
+    const client = this.client;
+    if (!client) return;
+    let cacheStatus = `edge; fwd=${client.fwd}; fwd-status=${status}`;
+    if (this.mode === 'store') cacheStatus += '; stored';
+    else if (reason !== undefined) cacheStatus += `; detail=${reason}`;
+    else cacheStatus += '; detail=too-large';
+    client.res.upstream = this.capture.upstream;
+    client.res.writeHead(status, [...raw, 'cache-status', cacheStatus]);
+  }
+
+  data(chunk: Buffer, done: () => void): void {
+    if (this.mode === 'store') {
+      this.buffered += chunk.length;
+      if (this.buffered > this.settings.maxObjectSize) {
+        // past max_object_size: stream on without keeping anything
+        this.mode = 'pass';
+        this.chunks = [];
+      } else {
+        this.chunks.push(chunk);
+      }
+    }
+    const client = this.client;
+    if (!client || (this.mode !== 'store' && this.mode !== 'pass') || client.req.method === 'HEAD') {
+      done();
+      return;
+    }
+    client.res.bodyBytes += chunk.length;
+    if (client.res.write(chunk)) {
+      done();
+      return;
+    }
+    const res = client.res;
+    const resume = () => {
+      res.off('drain', resume);
+      res.off('close', resume);
+      done();
+    };
+    res.on('drain', resume);
+    res.on('close', resume);
+  }
+
+  end(): void {
+    const { zone } = this.settings;
+    const client = this.client;
+    const now = Date.now() / 1000;
+    if (this.mode === 'freshened') {
+      const stored = this.stored!;
+      const merged = mergeHeaders(stored.headers, this.headers, strippedFields(stored.directives));
+      const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime);
+      zone.store.set(entry);
+      if (client) serveStored(client.req, client.res, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
+    } else if (this.mode === 'stale') {
+      zone.stats.stale++;
+      if (client) serveStored(client.req, client.res, this.stored!, now, `edge; fwd=${client.fwd}; fwd-status=${this.status}; detail=stale-if-error`);
+    } else if (this.mode === 'retry') {
+      // a 304 for another representation than the stored one: ask again without validators
+      if (client) {
+        this.client = undefined;
+        client.res.off('close', this.clientGone);
+        const again = new Fetch(this.settings, this.key, this.primary, this.url, client.req, this.requestDirectives, undefined, client);
+        again.start();
+      }
+    } else {
+      if (this.mode === 'store') this.store(Buffer.concat(this.chunks, this.buffered));
+      if (client && !client.res.writableEnded && !client.res.destroyed) client.res.end();
+    }
+    this.finish();
+  }
+
+  abort(): void {
+    const client = this.client;
+    if (client && !client.res.writableEnded) {
+      if (client.res.headersSent) client.res.destroy();
+      else sendStatus(client.res, 502);
+    }
+    this.finish();
+  }
+
+  private store(body: Buffer): void {
+    const { store } = this.settings.zone;
+    const names = varyNames(one(this.headers.vary));
+    if (names === '*') return;
+    let key = this.primary;
+    if (names.length > 0 || store.varyOf(this.primary) !== undefined) {
+      store.setVary(this.primary, names);
+      key += secondaryKey(names, this.request.headers);
+    }
+    store.set(makeEntry(key, this.url, this.status, this.headers, body, this.requestTime, this.responseTime));
+  }
+
+  private readonly clientGone = (): void => {
+    const client = this.client;
+    if (!client || client.res.writableFinished) return;
+    this.client = undefined;
+    // nothing to keep it for: stop the upstream too
+    if (this.mode !== 'store' && this.mode !== 'freshened' && this.waiters.length === 0) this.capture.destroy();
+  };
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.client?.res.off('close', this.clientGone);
+    this.onDone?.();
+    this.release();
+  }
+
+  private release(): void {
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

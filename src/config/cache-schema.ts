@@ -1,0 +1,63 @@
+// `cache:` on a route or a site: the HTTP cache in front of a proxied route. A site's cache
+// applies to each of its proxy routes that has none of its own (`cache: false` opts one out), and
+// routes naming the same zone share one store.
+
+import * as z from 'zod';
+import { unknownKeyFields } from '../cache/key.ts';
+import { duration, size } from './values.ts';
+
+export const USE_STALE = ['error', 'updating'] as const;
+
+const names = (what: string) => z.array(z.string().min(1), { error: `expected a list of ${what}` }).default([]);
+
+export const cacheSchema = z.strictObject({
+  max_size: size('Memory for stored responses (bodies and heads); least recently used ones are evicted past it.', '256MiB'),
+  max_object_size: size('Largest response stored; larger ones are streamed to the client without being buffered or stored.', '8MiB'),
+  key: z.string().default('{scheme}://{host}{uri}')
+    .superRefine((template, ctx) => {
+      for (const name of unknownKeyFields(template)) {
+        ctx.addIssue({ code: 'custom', message: `unknown key field {${name}}: use {scheme}, {host}, {uri}, {path}, {query}, {header.NAME} or {cookie.NAME}` });
+      }
+    })
+    .describe('What identifies a stored response, from {scheme}, {host}, {uri} (path and query), {path}, {query}, {header.NAME}, {cookie.NAME}. HEAD uses GET\'s entries. Default "{scheme}://{host}{uri}".'),
+  bypass: z.strictObject({
+    cookies: names('cookie names').describe('Requests carrying any of these cookies skip the cache (neither served from it nor stored), e.g. [sessionid].'),
+    headers: names('header names').describe('Requests carrying any of these headers skip the cache.'),
+  }).prefault({}).describe('Requests that go straight to the upstream.'),
+  use_stale: z.array(z.enum(USE_STALE, { error: `use_stale entries are ${USE_STALE.join(', ')}` }), { error: 'expected a list, e.g. [error, updating]' })
+    .default([])
+    .describe('Serve a stale response even without stale-* directives, like nginx\'s proxy_cache_use_stale: "error" when the upstream fails or answers 500/502/503/504, "updating" while one request refreshes it. must-revalidate, proxy-revalidate, s-maxage and no-cache still forbid it. Default [].'),
+  store_set_cookie: z.boolean().default(false)
+    .describe('Store responses that carry Set-Cookie (every client then gets the cookie). Default false: such responses pass through unstored.'),
+  lock_timeout: duration('How long concurrent misses for one key wait for the first one\'s response before going to the upstream themselves.', '5s'),
+  zone: z.string().min(1).optional()
+    .describe('Name of the store, shown in metrics and /cache; routes with the same zone share one store (the first one\'s sizes count). Default: the site\'s first host and the route\'s match.'),
+}).describe('HTTP cache (RFC 9111) for proxied responses, in memory.');
+
+export type CacheConfig = z.output<typeof cacheSchema> & { zone: string };
+
+export const routeCacheField = z.union([z.literal(false), cacheSchema], { error: 'cache is false or a map, e.g. { max_size: 256MB }' }).optional();
+
+/** A route's cache needs a proxy to sit in front of. */
+export function checkRouteCache(route: { cache?: unknown; proxy?: unknown; static?: unknown }, ctx: z.RefinementCtx): void {
+  if (route.cache !== undefined && route.cache !== false && (route.proxy === undefined || route.static !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cache applies to proxy routes (without static): put it on a route with proxy: { to: ... }' });
+  }
+}
+
+interface SiteLike {
+  hosts: string[];
+  cache?: z.output<typeof cacheSchema> | undefined;
+  routes: { match: string; proxy?: unknown; static?: unknown; cache?: z.output<typeof cacheSchema> | false | undefined }[];
+}
+
+/** Gives each cache a zone name and hands the site's cache to its proxy routes that have none. */
+export function applySiteCache<S extends SiteLike>(site: S): S {
+  const host = site.hosts[0] ?? '';
+  const shared = site.cache && { ...site.cache, zone: site.cache.zone ?? host };
+  for (const route of site.routes) {
+    if (route.cache === undefined && shared && route.proxy !== undefined && route.static === undefined) route.cache = shared;
+    else if (route.cache) route.cache = { ...route.cache, zone: route.cache.zone ?? `${host}${route.match}` };
+  }
+  return site;
+}
