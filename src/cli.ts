@@ -9,6 +9,7 @@ import { ConfigError, formatProblem } from './config/errors.ts';
 import { Edge } from './server/edge.ts';
 import { ListenError } from './server/listeners.ts';
 import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
+import { cacheCommand, CacheCommandError } from './ops/cache-command.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -22,6 +23,8 @@ Usage:
   edge check [-c FILE]     check FILE and this machine, like nginx -t; exit 1 on errors
   edge certs [list] [-c FILE]       every certificate: issuer, expiry, next renewal, last error
   edge certs renew NAME [-c FILE]   renew NAME now (asks the running edge)
+  edge cache [stats] [-c FILE]      the running edge's caches: entries, size, hits, misses
+  edge cache purge URL [--prefix] [-c FILE]   remove URL (or everything under it) from the caches
   edge version
 
 One-liner options:
@@ -29,6 +32,7 @@ One-liner options:
   --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
                        repeat to spread requests over several
   --static DIR         serve the files in DIR; with --to, files first, then the app
+  --cache SIZE         cache the app's responses (RFC 9111) in up to SIZE of memory, e.g. 256MB
   --http-port PORT     port for HTTP: ACME challenges and redirects to HTTPS (default 80)
   --https-port PORT    port for HTTPS, HTTP/2 and HTTP/1.1 (default 443)
   --tls MODE           auto (default: Let's Encrypt, or the local CA for localhost, IPs,
@@ -58,6 +62,8 @@ const OPTIONS = {
   domain: { type: 'string', multiple: true },
   to: { type: 'string', multiple: true },
   static: { type: 'string' },
+  cache: { type: 'string' },
+  prefix: { type: 'boolean' },
   'http-port': { type: 'string' },
   bind: { type: 'string', multiple: true },
   'access-log': { type: 'string' },
@@ -88,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? (values.domain || values.to || values.static ? 'serve' : undefined);
   if (values.help || command === 'help') return print(HELP);
   if (values.version || command === 'version') return print(`edge ${VERSION}\n`);
-  if (positionals.length > 1 && command !== 'certs') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
+  if (positionals.length > 1 && command !== 'certs' && command !== 'cache') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
   try {
     switch (command) {
       case undefined:
@@ -101,12 +107,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'certs':
         await certsCommand(positionals.slice(1), load(values, 'certs'), (text) => process.stdout.write(text));
         return 0;
+      case 'cache':
+        await cacheCommand(positionals.slice(1), values.prefix === true, load(values, 'cache'), (text) => process.stdout.write(text));
+        return 0;
       default:
         return fail(`unknown command "${command}"\nRun "edge --help" for usage.`);
     }
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
-    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError) return fail(err.message);
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof CacheCommandError) return fail(err.message);
     throw err;
   }
 }
@@ -118,7 +127,7 @@ function load(values: { config?: string } & OneLinerFlags, command: string): Loa
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  const flagsOnly = ['http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
+  const flagsOnly = ['cache', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   return loadConfigFile(values.config ?? DEFAULT_CONFIG);

@@ -1,6 +1,6 @@
 // `cache:` on a route or a site: the HTTP cache in front of a proxied route. A site's cache
-// applies to each of its proxy routes that has none of its own (`cache: false` opts one out), and
-// routes naming the same zone share one store.
+// applies to each of its proxy routes that has none of its own, and routes naming the same zone
+// share one store.
 
 import * as z from 'zod';
 import { unknownKeyFields } from '../cache/key.ts';
@@ -36,11 +36,10 @@ export const cacheSchema = z.strictObject({
 
 export type CacheConfig = z.output<typeof cacheSchema> & { zone: string };
 
-export const routeCacheField = z.union([z.literal(false), cacheSchema], { error: 'cache is false or a map, e.g. { max_size: 256MB }' }).optional();
 
 /** A route's cache needs a proxy to sit in front of. */
 export function checkRouteCache(route: { cache?: unknown; proxy?: unknown; static?: unknown }, ctx: z.RefinementCtx): void {
-  if (route.cache !== undefined && route.cache !== false && (route.proxy === undefined || route.static !== undefined)) {
+  if (route.cache !== undefined && (route.proxy === undefined || route.static !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cache applies to proxy routes (without static): put it on a route with proxy: { to: ... }' });
   }
 }
@@ -48,7 +47,7 @@ export function checkRouteCache(route: { cache?: unknown; proxy?: unknown; stati
 interface SiteLike {
   hosts: string[];
   cache?: z.output<typeof cacheSchema> | undefined;
-  routes: { match: string; proxy?: unknown; static?: unknown; cache?: z.output<typeof cacheSchema> | false | undefined }[];
+  routes: { match: string; proxy?: unknown; static?: unknown; cache?: z.output<typeof cacheSchema> | undefined }[];
 }
 
 /** Gives each cache a zone name and hands the site's cache to its proxy routes that have none. */

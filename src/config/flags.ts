@@ -8,6 +8,7 @@ export interface OneLinerFlags {
   domain?: string[];
   to?: string[];
   static?: string;
+  cache?: string;
   'http-port'?: string;
   bind?: string[];
   'access-log'?: string;
@@ -27,6 +28,8 @@ const FLAG_OF: [RegExp, string][] = [
   [/^sites\.0\.hosts/, '--domain'],
   [/^sites\.0\.routes\.0\.proxy\.to/, '--to'],
   [/^sites\.0\.routes\.0\.static/, '--static'],
+  [/^sites\.0\.routes\.0\.cache/, '--cache'],
+  [/^sites\.0\.cache/, '--cache'],
   [/^http_port/, '--http-port'],
   [/^https_port/, '--https-port'],
   [/^sites\.0\.tls/, '--tls'],
@@ -56,6 +59,7 @@ export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
     sites: [{
       hosts: flags.domain ?? [],
       routes: [oneRoute(flags)],
+      ...(flags.cache !== undefined ? { cache: { max_size: flags.cache } } : {}),
       ...(flags.tls !== undefined ? { tls: flags.tls } : {}),
     }],
   };

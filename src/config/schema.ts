@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { duration, port, siteHost, size, sizeValue, upstream } from './values.ts';
 import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
-import { applySiteCache, cacheSchema, checkRouteCache, routeCacheField } from './cache-schema.ts';
+import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -57,7 +57,7 @@ const routeSchema = z.strictObject({
   respond: respondSchema.optional(),
   static: staticSchema.optional(),
   compress: compressSchema.optional(),
-  cache: routeCacheField,
+  cache: cacheSchema.optional(),
   max_body_size: sizeValue.optional()
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {

@@ -1,0 +1,63 @@
+// `edge cache [stats]` and `edge cache purge URL [--prefix]`: the running instance's cache, through
+// its admin endpoint (the cache lives in that process's memory, so there is no offline fallback).
+
+import type { LoadedConfig } from '../config/load.ts';
+import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
+
+export class CacheCommandError extends Error {
+  readonly code = 'ECACHE';
+}
+
+interface ZoneView {
+  zone: string;
+  entries: number;
+  bytes: number;
+  max_size: number;
+  hits: number;
+  misses: number;
+  stale: number;
+  bypass: number;
+}
+
+export async function cacheCommand(args: string[], prefix: boolean, loaded: LoadedConfig, out: (text: string) => void): Promise<void> {
+  const [action, url] = args;
+  const admin = parseAdminAddress(loaded.config.admin);
+  if (!admin) throw new CacheCommandError('admin is off in this config: edge cache talks to the running edge\'s admin endpoint');
+  if (action === 'purge') {
+    if (!url) throw new CacheCommandError('usage: edge cache purge URL [--prefix]   (e.g. https://example.com/blog/)');
+    const answer = await ask(admin, 'POST', `/cache/purge?url=${encodeURIComponent(url)}${prefix ? '&prefix=1' : ''}`);
+    const body = answer as { purged: number };
+    out(`${url}${prefix ? ' (prefix)' : ''}: ${body.purged} ${body.purged === 1 ? 'entry' : 'entries'} removed\n`);
+    return;
+  }
+  if (action === undefined || action === 'stats') {
+    const { zones } = await ask(admin, 'GET', '/cache') as { zones: ZoneView[] };
+    if (zones.length === 0) {
+      out('no route of the running edge has a cache\n');
+      return;
+    }
+    for (const z of zones) {
+      const looked = z.hits + z.misses;
+      const ratio = looked === 0 ? '-' : `${Math.round((100 * z.hits) / looked)}%`;
+      out(`${z.zone}: ${z.entries} entries, ${mib(z.bytes)} of ${mib(z.max_size)}; ${z.hits} hits, ${z.misses} misses (hit ratio ${ratio}), ${z.stale} stale, ${z.bypass} bypassed\n`);
+    }
+    return;
+  }
+  throw new CacheCommandError(`unknown cache action "${action}": use edge cache [stats], or edge cache purge URL [--prefix]`);
+}
+
+async function ask(admin: AdminAddress, method: 'GET' | 'POST', path: string): Promise<unknown> {
+  let answer;
+  try {
+    answer = await adminRequest(admin, method, path, 10_000);
+  } catch (err) {
+    throw new CacheCommandError(`no running edge answers at ${describeAdmin(admin)}: ${(err as Error).message}`);
+  }
+  const body = answer.body as { error?: string };
+  if (answer.status !== 200) throw new CacheCommandError(`${describeAdmin(admin)} answered ${answer.status}: ${body.error ?? ''}`);
+  return body;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
