@@ -36,6 +36,7 @@ function app(req: IncomingMessage, res: ServerResponse): void {
   switch (path.replace(/^\/(\w+).*$/, '$1')) {
     case 'fresh': return send({ 'cache-control': 'max-age=60' });
     case 'items': return send({ 'cache-control': 'max-age=60' });
+    case 'tagged': return send({ 'cache-control': 'max-age=60', etag: '"t1"', 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' });
     case 'nostore': return send({ 'cache-control': 'no-store' });
     case 'private': return send({ 'cache-control': 'private, max-age=60' });
     case 'cookie': return send({ 'cache-control': 'max-age=60', 'set-cookie': 'a=1' });
@@ -154,7 +155,20 @@ describe('cache: hits and misses', () => {
     assert.equal(count('/fresh/bypass'), 2);
   });
 
-  it('answers a client conditional from a fresh stored response with 304', async () => {
+  it('answers client conditionals from a fresh stored response with 304, without the upstream', async () => {
+    await get('/tagged');
+    const inm = await get('/tagged', { 'if-none-match': 'W/"t1"' });
+    assert.equal(inm.status, 304);
+    assert.equal(inm.headers.etag, '"t1"');
+    assert.match(String(inm.headers['cache-status']), /^edge; hit/);
+    const ims = await get('/tagged', { 'if-modified-since': 'Tue, 01 Dec 2026 10:00:00 GMT' });
+    assert.equal(ims.status, 304);
+    const other = await get('/tagged', { 'if-none-match': '"t0"' });
+    assert.equal(other.status, 200);
+    assert.equal(count('/tagged'), 1);
+  });
+
+  it('answers a client conditional after revalidating a stale entry with 304', async () => {
     const first = await get('/etag');
     assert.equal(first.status, 200);
     // max-age=0: stale at once, so this goes upstream as a revalidation; the client still gets 304
