@@ -6,6 +6,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AccessLog } from '../ops/access-log.ts';
+import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
@@ -43,6 +44,7 @@ export class RequestHandler {
   readonly onRequest = (req: EdgeRequest, res: EdgeRes): void => {
     res.startedAt = performance.now();
     res.client = req.socket.remoteAddress ?? '-';
+    assignRequestId(req);
     this.inFlight++;
     res.on('close', () => this.finished(req, res));
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
@@ -86,6 +88,7 @@ export class RequestHandler {
 
   readonly onUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer): void => {
     const startedAt = performance.now();
+    assignRequestId(req);
     this.inFlight++;
     this.upgraded.add(socket);
     socket.on('error', noop);
