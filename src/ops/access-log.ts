@@ -1,6 +1,8 @@
-// The access log: one line per request in nginx's combined format or as JSON.
+// The access log: one line per request in nginx's combined format (plus the request id as a last
+// quoted field, as nginx's $request_id is usually logged) or as JSON.
 
 import { requestHost, type EdgeRequest } from '../server/response.ts';
+import { requestIdOf } from './request-id.ts';
 import { LogSink } from './sink.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -35,7 +37,7 @@ export class AccessLog {
 
   private combinedLine(req: EdgeRequest, client: string, status: number, bytes: number): string {
     const h = req.headers;
-    return `${client} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}"\n`;
+    return `${client} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}" "${requestIdOf(req) ?? '-'}"\n`;
   }
 
   private jsonLine(req: EdgeRequest, client: string, status: number, bytes: number, startedAt: number, upstream: string): string {
@@ -52,6 +54,7 @@ export class AccessLog {
       upstream: upstream || undefined,
       referer: req.headers.referer,
       user_agent: req.headers['user-agent'],
+      request_id: requestIdOf(req),
     }) + '\n';
   }
 

@@ -23,7 +23,9 @@ export interface AdminRoute {
 
 export interface AdminAnswer {
   status: number;
+  /** Sent as JSON, or as it is when `contentType` is set (a string). */
   body: unknown;
+  contentType?: string;
 }
 
 export interface CertView {
@@ -51,9 +53,9 @@ export function certView(state: ManagedState): CertView {
 const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 
 export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger, routes: readonly AdminRoute[] = []): Server {
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    const text = `${JSON.stringify(body, null, 2)}\n`;
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  const send = (res: ServerResponse, status: number, body: unknown, contentType?: string) => {
+    const text = contentType ? String(body) : `${JSON.stringify(body, null, 2)}\n`;
+    res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -88,7 +90,7 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
       }
       try {
         const answer = await route.handle(url.searchParams);
-        send(res, answer.status, answer.body);
+        send(res, answer.status, answer.body, answer.contentType);
       } catch (err) {
         logger.error(`admin: ${req.method} ${url.pathname} failed: ${(err as Error).message}`);
         send(res, 500, { error: (err as Error).message });

@@ -8,6 +8,11 @@ export interface MetricSample {
   type: 'gauge' | 'counter';
   labels: Record<string, string>;
   value: number;
+  /**
+   * With several workers, how their values of one series combine: sum (default; counters, bytes,
+   * connections in flight) or min/max (a state each worker sees alike, e.g. an upstream being up).
+   */
+  aggregate?: 'sum' | 'min' | 'max';
 }
 
 /** Called on every scrape; cheap, synchronous, no I/O. */

@@ -19,6 +19,11 @@ export class LogSink {
     else this.fd = openSync(target, 'a', 0o640);
   }
 
+  /** True when lines go to a terminal (a person reading), false for pipes, journals and files. */
+  get isTTY(): boolean {
+    return this.stream?.isTTY === true;
+  }
+
   write(line: string): void {
     this.pending.push(line);
     if (!this.scheduled && !this.writing) {

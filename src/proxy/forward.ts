@@ -61,7 +61,7 @@ export class ProxyHandler implements Action {
     let limiter: BodyLimit | undefined;
     if (length !== undefined || chunked) {
       if (this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
-        this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`);
+        this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`, req);
         sendStatus(res, 413, { close: true });
         return;
       }
@@ -85,7 +85,7 @@ export class ProxyHandler implements Action {
     const upstream = this.pick();
     forwardUpgrade(upstream.server, req, socket, head, (err: Error) => {
       const failure = classify(err as NodeJS.ErrnoException);
-      this.logger.error(`websocket ${req.url} on ${requestHost(req)}: upstream ${upstream.name} ${failure.reason}`);
+      this.logger.error(`websocket ${req.url} on ${requestHost(req)}: upstream ${upstream.name} ${failure.reason}`, req);
       // before the 101 went out the client can still be told why
       if (socket.writable && (socket as { bytesWritten?: number }).bytesWritten === 0) socket.write(rawStatus(failure.status));
       done(failure.status, upstream.name);
@@ -104,7 +104,7 @@ export class ProxyHandler implements Action {
   private limitBody(req: EdgeRequest, res: EdgeRes): BodyLimit {
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`, req);
       res.upstreamRequest?.destroy();
       sendStatus(res, 413, { close: true });
       req.destroy();
@@ -114,7 +114,7 @@ export class ProxyHandler implements Action {
   }
 
   private bodyIdle(req: EdgeRequest, res: EdgeRes): void {
-    this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`);
+    this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`, req);
     res.upstreamRequest?.destroy();
     sendStatus(res, 408, { close: true });
     req.socket.destroySoon();
@@ -141,7 +141,7 @@ export class ProxyHandler implements Action {
     // an upstream that dies mid-body must not leave the client waiting: cut its response too
     proxyRes.on('error', (err) => {
       if (!res.destroyed) {
-        this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`);
+        this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`, req);
         res.destroy();
       }
     });
@@ -158,7 +158,7 @@ export class ProxyHandler implements Action {
       return;
     }
     const failure = classify(e);
-    this.logger.error(`${failure.status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${res.upstream} ${failure.reason}`);
+    this.logger.error(`${failure.status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${res.upstream} ${failure.reason}`, req);
     sendStatus(res, failure.status);
   };
 

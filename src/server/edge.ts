@@ -13,6 +13,8 @@ import { createAdminServer, type AdminRoute } from '../ops/admin.ts';
 import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-address.ts';
 import { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
+import { certificateMetrics } from '../ops/cert-metrics.ts';
+import { CONTENT_TYPE, metricsText, RequestMetrics } from '../ops/metrics.ts';
 import { LogSink } from '../ops/sink.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
@@ -54,8 +56,9 @@ export class Edge {
   private stopping: Promise<void> | undefined;
   private readonly adminRoutes: AdminRoute[] = [];
   private readonly closers: (() => void)[] = [];
-  /** Read by /metrics once the operations work exposes it. */
+  /** What the stateful parts report for /metrics. */
   readonly metrics: MetricSource[] = [];
+  private readonly requestMetrics = new RequestMetrics();
 
   private constructor(config: Config) {
     this.config = config;
@@ -64,8 +67,9 @@ export class Edge {
     const plan = certificatePlan(config.sites);
     const ctx: BuildContext = { limits: config.limits, logger: this.logger, agents: this.agents, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
-    this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port });
-    this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port });
+    const metrics = this.requestMetrics;
+    this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port, metrics });
+    this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port, metrics });
     const onDemandSites = config.sites.filter((s) => s.tls === 'on_demand');
     if (plan.length > 0 || onDemandSites.length > 0) {
       const storage = new FsStorage(config.storage);
@@ -92,9 +96,10 @@ export class Edge {
           if (cert.names.some((n) => isIP(n))) for (const l of this.secure) l.setDefaultCertificate(cert);
         },
       });
+      const manager = this.certificates;
+      this.metrics.push(certificateMetrics(() => manager.states()));
       const onDemand = config.acme.on_demand;
       if (onDemand) {
-        const manager = this.certificates;
         this.onDemand = new OnDemand({
           ask: onDemand.ask,
           burst: onDemand.burst,
@@ -146,7 +151,11 @@ export class Edge {
       { pid: process.pid, version: opts.version, config: opts.source, storage: resolve(this.config.storage) },
       this.certificates,
       this.logger,
-      this.adminRoutes,
+      [...this.adminRoutes, {
+        method: 'GET',
+        path: '/metrics',
+        handle: async () => ({ status: 200, contentType: CONTENT_TYPE, body: await metricsText([await this.requestMetrics.families(this.metrics)]) }),
+      }],
     );
     try {
       await listenAdmin(server, address);

@@ -6,10 +6,12 @@
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AccessLog } from '../ops/access-log.ts';
+import type { RequestMetrics } from '../ops/metrics.ts';
+import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
-import { EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from './response.ts';
+import { EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
 import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
 import { rawStatus, sendStatus } from './status.ts';
 
@@ -19,6 +21,7 @@ export interface SchemeOptions {
   challenges?: Challenges;
   /** Where redirects to HTTPS point. */
   httpsPort: number;
+  metrics?: RequestMetrics;
 }
 
 type Resolved = { site: SiteEntry<Action>; route: RouteEntry<Action> } | number;
@@ -43,6 +46,7 @@ export class RequestHandler {
   readonly onRequest = (req: EdgeRequest, res: EdgeRes): void => {
     res.startedAt = performance.now();
     res.client = req.socket.remoteAddress ?? '-';
+    assignRequestId(req);
     this.inFlight++;
     res.on('close', () => this.finished(req, res));
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
@@ -59,6 +63,8 @@ export class RequestHandler {
       sendStatus(res, resolved);
       return;
     }
+    res.site = resolved.site.name;
+    res.route = resolved.route.pattern;
     const policy = resolved.site.policy;
     if (this.scheme.scheme === 'http') {
       if (policy.redirect) {
@@ -86,14 +92,18 @@ export class RequestHandler {
 
   readonly onUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer): void => {
     const startedAt = performance.now();
+    assignRequestId(req);
     this.inFlight++;
     this.upgraded.add(socket);
     socket.on('error', noop);
     let logged = false;
+    let site = UNMATCHED;
+    let route = UNMATCHED;
     const done = (status: number, upstream: string): void => {
       if (logged) return;
       logged = true;
       this.access?.log(req, req.socket.remoteAddress ?? '-', status, 0, startedAt, upstream);
+      this.scheme.metrics?.record(site, route, status, 0, (performance.now() - startedAt) / 1000);
     };
     socket.once('close', () => {
       this.upgraded.delete(socket);
@@ -103,6 +113,8 @@ export class RequestHandler {
     const resolved = this.resolve(req);
     let status = typeof resolved === 'number' ? resolved : resolved.route.handler.upgrade ? 0 : 404;
     if (typeof resolved !== 'number') {
+      site = resolved.site.name;
+      route = resolved.route.pattern;
       if (this.scheme.scheme === 'http' && resolved.site.policy.redirect) status = 403;
       else if (this.scheme.scheme === 'https' && this.misdirected(req, resolved.site)) status = 421;
     }
@@ -182,6 +194,7 @@ export class RequestHandler {
     // 499, as nginx logs it: the client closed the connection before the response was complete
     const status = res.writableFinished ? res.statusCode : 499;
     this.access?.log(req, res.client, status, res.bodyBytes, res.startedAt, res.upstream);
+    this.scheme.metrics?.record(res.site, res.route, status, res.bodyBytes, (performance.now() - res.startedAt) / 1000);
     if (this.draining) this.checkIdle();
   }
 

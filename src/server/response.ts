@@ -7,6 +7,9 @@ import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 
+/** The site and route of a request no site or route took, in /metrics. */
+export const UNMATCHED = 'none';
+
 interface Exchange {
   /** performance.now() when the request arrived. */
   startedAt: number;
@@ -20,6 +23,9 @@ interface Exchange {
   retried: boolean;
   /** The client's address, kept for the access log (an HTTP/2 stream may have lost its socket by then). */
   client: string;
+  /** The site (its first host) and route (its pattern) that took the request, for /metrics. */
+  site: string;
+  route: string;
 }
 
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
@@ -29,6 +35,8 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
   client = '';
+  site = UNMATCHED;
+  route = UNMATCHED;
 }
 
 export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequest> extends Http2ServerResponse<Request> implements Exchange {
@@ -38,6 +46,8 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
   client = '';
+  site = UNMATCHED;
+  route = UNMATCHED;
 }
 
 /** What edge's code needs of a response, met by both classes above. */

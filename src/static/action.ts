@@ -141,7 +141,7 @@ export class StaticAction implements Action {
   }
 
   private refuse(req: EdgeRequest, res: EdgeRes, found: { real: string }): void {
-    this.logger.warn(`403 ${req.url}: a symlink leads out of the static root ${this.root} to ${found.real} (follow_symlinks is off)`);
+    this.logger.warn(`403 ${req.url}: a symlink leads out of the static root ${this.root} to ${found.real} (follow_symlinks is off)`, req);
     sendStatus(res, 403);
   }
 
@@ -166,7 +166,7 @@ export class StaticAction implements Action {
       sendStatus(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404);
       return;
     }
-    this.logger.error(`500 ${req.method} ${req.url}: static files under ${this.root}: ${(err as Error).message}`);
+    this.logger.error(`500 ${req.method} ${req.url}: static files under ${this.root}: ${(err as Error).message}`, req);
     sendStatus(res, 500);
   }
 }

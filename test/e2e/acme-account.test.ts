@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startEdge, waitFor } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, logMessages } from '../helpers/edge.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble } from '../helpers/pebble.ts';
 
@@ -28,8 +28,8 @@ sites:
   const edge = await startEdge(['run', '-c', file], { port: http });
   try {
     const failure = new RegExp(`certificate ${name.replaceAll('.', '\\.')}: FAILED \\(attempt 1\\): preflight: ${name.replaceAll('.', '\\.')} does not resolve \\((ENOTFOUND|EAI_AGAIN|ENODATA)\\); point its DNS at this server first; the site has no certificate yet; next attempt at \\S+`);
-    await waitFor(() => failure.test(edge.stderr()), () => `preflight failure:\n${edge.stderr()}`, 20_000);
-    assert.doesNotMatch(edge.stderr(), /ordering|ECONNREFUSED/);
+    await waitFor(() => failure.test(logMessages(edge.stderr())), () => `preflight failure:\n${logMessages(edge.stderr())}`, 20_000);
+    assert.doesNotMatch(logMessages(edge.stderr()), /ordering|ECONNREFUSED/);
     const ledger = JSON.parse(readFileSync(join(storage, `127.0.0.1-${nothing}-dir`, name, 'ledger.json'), 'utf8'));
     assert.equal(ledger.failures, 1);
     assert.match(ledger.lastError, /does not resolve/);
@@ -55,10 +55,10 @@ sites:
 `).file;
   try {
     const without = await startEdge(['run', '-c', config('')], { port: http });
-    await waitFor(() => /certificate eab\.edge-e2e\.net: FAILED \(attempt 1\): .*externalAccountBinding/.test(without.stderr()), () => `refusal without EAB:\n${without.stderr()}`, 20_000);
+    await waitFor(() => /certificate eab\.edge-e2e\.net: FAILED \(attempt 1\): .*externalAccountBinding/.test(logMessages(without.stderr())), () => `refusal without EAB:\n${logMessages(without.stderr())}`, 20_000);
     await without.stop();
     const withEab = await startEdge(['run', '-c', config(`, eab: { kid: kid-1, hmac_key: ${hmac} }`)], { port: http });
-    await waitFor(() => withEab.stderr().includes('certificate eab.edge-e2e.net: issued'), () => `issued with EAB:\n${withEab.stderr()}`, 20_000);
+    await waitFor(() => logMessages(withEab.stderr()).includes('certificate eab.edge-e2e.net: issued'), () => `issued with EAB:\n${logMessages(withEab.stderr())}`, 20_000);
     await withEab.stop();
   } finally {
     await pebble.stop();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startEdge, waitFor } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, logMessages } from '../helpers/edge.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
@@ -34,7 +34,7 @@ sites:
     routes: [{ proxy: { to: ${up.address} } }]
 `);
   const edge = await startEdge(['run', '-c', file], { port: ports.http });
-  const issued = () => edge.stderr().match(new RegExp(`certificate ${NAME.replaceAll('.', '\\.')}: issued`, 'g'))?.length ?? 0;
+  const issued = () => logMessages(edge.stderr()).match(new RegExp(`certificate ${NAME.replaceAll('.', '\\.')}: issued`, 'g'))?.length ?? 0;
   await waitFor(() => issued() >= 1, 'first certificate', 30_000);
   const root = await pebble.issuingRoot();
   const cleanup = async () => {
@@ -69,7 +69,7 @@ describe('renewal', () => {
     try {
       const first = await servedSerial(s.ports.https, NAME, s.root);
       const load = await steadyLoad(s.ports.https, s.root, () => s.issued() >= 2, 25_000);
-      assert.ok(s.issued() >= 2, `renewed within 25 s:\n${s.edge.stderr()}`);
+      assert.ok(s.issued() >= 2, `renewed within 25 s:\n${logMessages(s.edge.stderr())}`);
       const after = await servedSerial(s.ports.https, NAME, s.root);
       assert.notEqual(after, first);
       assert.deepEqual(load.failed, []);
@@ -85,7 +85,7 @@ describe('renewal', () => {
     try {
       const first = await servedSerial(s.ports.https, NAME, s.root);
       await s.pebble.stop();
-      await waitFor(() => /certificate renew\.edge-e2e\.net: FAILED \(attempt 1\): .*; the current certificate \(valid until .*\) keeps serving; next attempt at \S+/.test(s.edge.stderr()), () => `failure logged:\n${s.edge.stderr()}`, 30_000);
+      await waitFor(() => /certificate renew\.edge-e2e\.net: FAILED \(attempt 1\): .*; the current certificate \(valid until .*\) keeps serving; next attempt at \S+/.test(logMessages(s.edge.stderr())), () => `failure logged:\n${logMessages(s.edge.stderr())}`, 30_000);
       assert.equal(await servedSerial(s.ports.https, NAME, s.root), first);
       assert.equal((await httpsGet(s.ports.https, NAME, '/', s.root)).status, 200);
       const ledger = JSON.parse(readFileSync(join(s.storage, `127.0.0.1-${new URL(s.pebble.directory).port}-dir`, NAME, 'ledger.json'), 'utf8'));
@@ -106,7 +106,7 @@ describe('renewal', () => {
       },
     });
     try {
-      await waitFor(() => s.issued() >= 2, () => `renewal inside the ARI window:\n${s.edge.stderr()}\n${JSON.stringify(proxy!.orders)}`, 30_000);
+      await waitFor(() => s.issued() >= 2, () => `renewal inside the ARI window:\n${logMessages(s.edge.stderr())}\n${JSON.stringify(proxy!.orders)}`, 30_000);
       const [first, renewal] = proxy!.orders;
       assert.equal(first!.replaces, undefined);
       assert.match(String(renewal!.replaces), /^[\w-]+\.[\w-]+$/);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, runEdge, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, runEdge, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
@@ -44,7 +44,7 @@ sites:
     routes: [{ proxy: { to: ${up.address} } }]
 `));
     edge = await startEdge(['run', '-c', file], { port: ports.http });
-    await waitFor(() => edge.stderr().includes(`certificate ${NAME}: issued`) && edge.stderr().includes('certificate dev.localhost: issued'), 'certificates', 30_000);
+    await waitFor(() => logMessages(edge.stderr()).includes(`certificate ${NAME}: issued`) && logMessages(edge.stderr()).includes('certificate dev.localhost: issued'), 'certificates', 30_000);
     root = await pebble.issuingRoot();
   });
   after(async () => {

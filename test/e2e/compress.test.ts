@@ -16,7 +16,7 @@ import type { Transform } from 'node:stream';
 import {
   brotliDecompressSync, createBrotliDecompress, createGunzip, createZstdDecompress, gunzipSync, gzipSync, zstdDecompressSync,
 } from 'node:zlib';
-import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { writeTree } from '../helpers/files.ts';
@@ -401,7 +401,7 @@ sites:
 `);
     const h2edge = await startEdge(['run', '-c', file], { port: http });
     try {
-      await waitFor(() => h2edge.stderr().includes('certificate localhost: issued'), 'the local certificate', 15_000);
+      await waitFor(() => logMessages(h2edge.stderr()).includes('certificate localhost: issued'), 'the local certificate', 15_000);
       const ca = readFileSync(join(storage, 'local', 'root.crt'), 'utf8');
       const session = h2connect(`https://localhost:${https}`, {
         createConnection: () => tlsConnect({ host: '127.0.0.1', port: https, servername: 'localhost', ca, ALPNProtocols: ['h2'] }),

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
-import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw } from '../helpers/http.ts';
@@ -88,7 +88,7 @@ sites:
       const a = await fetchRaw(edge.port, path, { timeoutMs: 5000 });
       assert.equal(a.status, status);
       assert.equal(a.text, status === 502 ? '502 Bad Gateway\n' : '504 Gateway Timeout\n');
-      await waitFor(() => logLine.test(edge.stderr()), `error log ${logLine}`);
+      await waitFor(() => logLine.test(logMessages(edge.stderr())), `error log ${logLine}`);
     });
   }
 });
@@ -102,7 +102,7 @@ describe('upstream dies mid-response', () => {
     const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       await assert.rejects(fetchRaw(edge.port, '/midway', { timeoutMs: 5000 }), /aborted|ECONNRESET|socket hang up/);
-      await waitFor(() => /upstream 127.0.0.1:\d+ broke off its response to GET \/midway on test.example/.test(edge.stderr()), 'error log line');
+      await waitFor(() => /upstream 127.0.0.1:\d+ broke off its response to GET \/midway on test.example/.test(logMessages(edge.stderr())), 'error log line');
     } finally {
       await edge.stop();
       await up.close();

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, runEdge, startEdge, waitFor } from '../helpers/edge.ts';
+import { freePort, runEdge, startEdge, waitFor, logMessages } from '../helpers/edge.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw } from '../helpers/http.ts';
@@ -24,13 +24,13 @@ describe('graceful stop', () => {
       const slow = fetchRaw(edge.port, '/slow');
       await waitFor(() => up.requests.length === 1, 'upstream got the request');
       edge.proc.kill('SIGTERM');
-      await waitFor(() => /stopping: waiting up to 30s for 1 request/.test(edge.stderr()), 'drain message');
+      await waitFor(() => /stopping: waiting up to 30s for 1 request/.test(logMessages(edge.stderr())), 'drain message');
       await assert.rejects(fetchRaw(edge.port, '/new'), /ECONNREFUSED/);
       const a = await slow;
       assert.equal(a.status, 200);
       assert.equal(a.text, 'part one, part two');
       assert.equal(await edge.exited, 0);
-      assert.match(edge.stderr(), /stopped\n/);
+      assert.match(logMessages(edge.stderr()), /stopped\n/);
       assert.match(edge.stdout(), /"GET \/slow HTTP\/1.1" 200 18 /);
     } finally {
       await edge.stop();
@@ -57,7 +57,7 @@ sites:
       edge.proc.kill('SIGTERM');
       assert.equal(await edge.exited, 0);
       assert.match(String(await stuck), /socket hang up|ECONNRESET/);
-      assert.match(edge.stderr(), /grace period over, 1 request\(s\) cut off/);
+      assert.match(logMessages(edge.stderr()), /grace period over, 1 request\(s\) cut off/);
     } finally {
       await edge.stop();
       await up.close();
@@ -85,7 +85,7 @@ sites:
       await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('/before'), 'first line');
       renameSync(log, `${log}.1`);
       edge.proc.kill('SIGUSR1');
-      await waitFor(() => /log files reopened/.test(edge.stderr()), 'reopen message');
+      await waitFor(() => /log files reopened/.test(logMessages(edge.stderr())), 'reopen message');
       await fetchRaw(port, '/after');
       await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('/after'), 'line in the new file');
       const entry = JSON.parse(readFileSync(log, 'utf8').trim());

@@ -11,7 +11,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw } from '../helpers/http.ts';
@@ -23,7 +23,7 @@ interface Ports { http: number; https: number }
 
 const freshStorage = () => join(mkdtempSync(join(tmpdir(), 'edge-localca-')), 'certs'); // edge creates the folder itself
 const ports = async (): Promise<Ports> => ({ http: await freePort(), https: await freePort() });
-const issued = (edge: EdgeProcess, name: string) => edge.stderr().includes(`certificate ${name}: issued by edge Local CA`);
+const issued = (edge: EdgeProcess, name: string) => logMessages(edge.stderr()).includes(`certificate ${name}: issued by edge Local CA`);
 
 async function startLocal(domains: string[], p: Ports, up: Upstream, storage: string): Promise<EdgeProcess> {
   const args = [...domains.flatMap((d) => ['--domain', d]), '--http-port', String(p.http), '--https-port', String(p.https),
@@ -219,7 +219,7 @@ describe('the root across restarts and storages', () => {
     assert.equal(await servedSerial(p.https, 'localhost', root), serial);
     assert.equal((await httpsGet(p.https, 'localhost', '/again', root)).status, 200);
     await edge.stop();
-    assert.doesNotMatch(edge.stderr(), /issued/);
+    assert.doesNotMatch(logMessages(edge.stderr()), /issued/);
     assert.equal(readFileSync(join(storage, 'local', 'root.crt'), 'utf8'), root);
     assert.equal(readFileSync(join(storage, 'local', 'localhost', 'cert.pem'), 'utf8'), leaf);
   });
@@ -300,7 +300,7 @@ sites:
     const stored = new X509Certificate(readFileSync(join(storage, 'local', 'intranet.example.com', 'cert.pem')));
     assert.equal(await servedSerial(p.https, 'intranet.example.com', root), stored.serialNumber);
     assert.match(stored.issuer, /edge Local CA/);
-    assert.doesNotMatch(edge.stderr(), /intranet\.example\.com: ordering|acme/i, 'no ACME attempt for an internal site');
+    assert.doesNotMatch(logMessages(edge.stderr()), /intranet\.example\.com: ordering|acme/i, 'no ACME attempt for an internal site');
   });
 
   it('tls: { cert, key } serves exactly the certificate in the files', async () => {

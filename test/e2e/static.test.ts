@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync, writeFileSync, utimesSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { echo, startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { writeTree } from '../helpers/files.ts';
@@ -232,7 +232,7 @@ describe('static files: folders and try_files', () => {
   it('a root that does not exist: 404, and edge keeps serving', async () => {
     assert.equal((await get('/missing-root/x')).status, 404);
     assert.equal((await get('/hello.txt')).status, 200);
-    await waitFor(() => /static root .*nonexistent is not a readable folder/.test(edge.stderr()), 'the warning about the root');
+    await waitFor(() => /static root .*nonexistent is not a readable folder/.test(logMessages(edge.stderr())), 'the warning about the root');
   });
 
   it('methods other than GET and HEAD: 405 with Allow', async () => {
@@ -412,7 +412,7 @@ describe('the one-liner --static DIR --to UPSTREAM', () => {
     try {
       assert.equal((await fetchRaw(one.port, '/hello.txt')).text, 'hello world\n');
       assert.equal(JSON.parse((await fetchRaw(one.port, '/api/x')).text).url, '/api/x');
-      assert.match(one.stderr(), /static .*www, then proxy → /);
+      assert.match(logMessages(one.stderr()), /static .*www, then proxy → /);
     } finally {
       await one.stop();
     }
@@ -435,7 +435,7 @@ describe('clients that go away', () => {
       socket.on('error', () => {});
     })));
     await waitFor(() => fds() <= baseline, () => `${fds()} open descriptors, ${baseline} before`);
-    assert.doesNotMatch(edge.stderr(), /Closing file descriptor/);
+    assert.doesNotMatch(logMessages(edge.stderr()), /Closing file descriptor/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket, WebSocketServer } from 'ws';
-import { freePort, startEdge, waitFor } from '../helpers/edge.ts';
+import { freePort, startEdge, waitFor, logMessages } from '../helpers/edge.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 
@@ -90,7 +90,7 @@ sites:
     const edge = await startEdge(['--domain', 'test.example', '--to', `127.0.0.1:${dead}`, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1']);
     try {
       await assert.rejects(open(edge.port, '/chat'), /status 502/);
-      await waitFor(() => /websocket \/chat on test.example: upstream 127.0.0.1:\d+ refused the connection/.test(edge.stderr()), 'error log line');
+      await waitFor(() => /websocket \/chat on test.example: upstream 127.0.0.1:\d+ refused the connection/.test(logMessages(edge.stderr())), 'error log line');
     } finally {
       await edge.stop();
     }

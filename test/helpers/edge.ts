@@ -99,3 +99,27 @@ export async function startEdge(args: string[], opts: { cwd?: string; port?: num
     },
   };
 }
+
+/** One error-log record: JSON lines parsed, any other line (a crash before the logger) as its text. */
+export interface LogRecord {
+  time?: string;
+  level?: string;
+  msg: string;
+  request_id?: string;
+}
+
+export function logRecords(text: string): LogRecord[] {
+  return text.split('\n').filter((l) => l !== '').map((line) => {
+    if (!line.startsWith('{')) return { msg: line };
+    try {
+      return JSON.parse(line) as LogRecord;
+    } catch {
+      return { msg: line };
+    }
+  });
+}
+
+/** The error log's messages, one a line: what a person reads, whether edge wrote JSON or text. */
+export function logMessages(text: string): string {
+  return logRecords(text).map((r) => `${r.msg}\n`).join('');
+}
