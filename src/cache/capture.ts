@@ -5,7 +5,7 @@
 
 import type { ClientRequest, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Readable, Writable } from 'node:stream';
-import type { EdgeRequest, EdgeRes } from '../server/response.ts';
+import { UNMATCHED, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 
 export interface CaptureSink {
   head(status: number, raw: string[]): void;
@@ -51,6 +51,8 @@ export class CaptureResponse extends Writable implements EdgeRes {
   upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
   client = '';
+  site = UNMATCHED;
+  route = UNMATCHED;
   statusCode = 200;
   headersSent = false;
   readonly req: EdgeRequest;
