@@ -11,6 +11,7 @@ import { Fetch, type Client, type FetchSettings } from './fetch.ts';
 import { parseCacheControl, type Directives } from './policy/directives.ts';
 import { invalidates, invalidationTargets } from './policy/invalidate.ts';
 import { requestDirectives, use } from './policy/request.ts';
+import { reusableWithAuthorization } from './policy/storable.ts';
 import { secondaryKey } from './policy/vary.ts';
 import type { CacheRegistry } from './registry.ts';
 import { ageOf, gatewayTimeout, serveHit, serveStored } from './serve.ts';
@@ -78,7 +79,8 @@ export class CacheAction implements Action {
     const store = this.zone.store;
     const names = store.varyOf(primary);
     const key = names === undefined ? primary : primary + secondaryKey(names, h);
-    const entry = store.get(key);
+    let entry = store.get(key);
+    if (entry && h.authorization !== undefined && !reusableWithAuthorization(entry.directives)) entry = undefined;
     const now = Date.now() / 1000;
     let fwd = names === undefined ? 'uri-miss' : 'vary-miss';
     if (entry) {
