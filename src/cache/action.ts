@@ -5,8 +5,8 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import type { Action } from '../server/actions.ts';
-import type { EdgeRequest, EdgeRes } from '../server/response.ts';
-import { cookie, compileKey, requestUrl, type KeyFunction } from './key.ts';
+import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
+import { cookie, compileKey, requestUrl, scheme, type KeyFunction } from './key.ts';
 import { Fetch, type Client, type FetchSettings } from './fetch.ts';
 import { parseCacheControl, type Directives } from './policy/directives.ts';
 import { invalidates, invalidationTargets } from './policy/invalidate.ts';
@@ -147,7 +147,9 @@ export class CacheAction implements Action {
         const given = typeof a === 'string' ? b : a;
         const location = headerOf(given, 'location') ?? (r.getHeader('location') as string | undefined);
         const contentLocation = headerOf(given, 'content-location') ?? (r.getHeader('content-location') as string | undefined);
-        for (const url of invalidationTargets(requestUrl(req), location, contentLocation)) registry.purge(url, false);
+        // same-origin is judged with the port; purge then matches keys, which have none
+        const target = `${scheme(req)}://${requestHost(req) ?? ''}${req.url ?? '/'}`;
+        for (const url of invalidationTargets(target, location, contentLocation)) registry.purge(url, false);
       }
       return writeHead.call(this, status, a, b);
     };
