@@ -5,12 +5,13 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import type { Action } from '../server/actions.ts';
-import type { EdgeRequest, EdgeRes } from '../server/response.ts';
-import { cookie, compileKey, requestUrl, type KeyFunction } from './key.ts';
+import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
+import { cookie, compileKey, requestUrl, scheme, type KeyFunction } from './key.ts';
 import { Fetch, type Client, type FetchSettings } from './fetch.ts';
 import { parseCacheControl, type Directives } from './policy/directives.ts';
 import { invalidates, invalidationTargets } from './policy/invalidate.ts';
 import { requestDirectives, use } from './policy/request.ts';
+import { reusableWithAuthorization } from './policy/storable.ts';
 import { secondaryKey } from './policy/vary.ts';
 import type { CacheRegistry } from './registry.ts';
 import { ageOf, gatewayTimeout, serveHit, serveStored } from './serve.ts';
@@ -78,7 +79,8 @@ export class CacheAction implements Action {
     const store = this.zone.store;
     const names = store.varyOf(primary);
     const key = names === undefined ? primary : primary + secondaryKey(names, h);
-    const entry = store.get(key);
+    let entry = store.get(key);
+    if (entry && h.authorization !== undefined && !reusableWithAuthorization(entry.directives)) entry = undefined;
     const now = Date.now() / 1000;
     let fwd = names === undefined ? 'uri-miss' : 'vary-miss';
     if (entry) {
@@ -145,7 +147,9 @@ export class CacheAction implements Action {
         const given = typeof a === 'string' ? b : a;
         const location = headerOf(given, 'location') ?? (r.getHeader('location') as string | undefined);
         const contentLocation = headerOf(given, 'content-location') ?? (r.getHeader('content-location') as string | undefined);
-        for (const url of invalidationTargets(requestUrl(req), location, contentLocation)) registry.purge(url, false);
+        // same-origin is judged with the port; purge then matches keys, which have none
+        const target = `${scheme(req)}://${requestHost(req) ?? ''}${req.url ?? '/'}`;
+        for (const url of invalidationTargets(target, location, contentLocation)) registry.purge(url, false);
       }
       return writeHead.call(this, status, a, b);
     };

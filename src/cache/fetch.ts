@@ -180,7 +180,10 @@ export class Fetch implements CaptureSink {
     const now = Date.now() / 1000;
     if (this.mode === 'freshened') {
       const stored = this.stored!;
-      const merged = mergeHeaders(stored.headers, this.headers, strippedFields(stored.directives));
+      const stripped = strippedFields(stored.directives);
+      // a cookie set in a 304 would otherwise be handed to every later client
+      if (!this.settings.storeSetCookie) stripped.add('set-cookie');
+      const merged = mergeHeaders(stored.headers, this.headers, stripped);
       const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime);
       zone.store.set(entry);
       if (client) serveStored(client.req, client.res, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);

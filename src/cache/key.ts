@@ -15,8 +15,11 @@ export function scheme(req: EdgeRequest): string {
   return (req.socket as TLSSocket | undefined)?.encrypted === true ? 'https' : 'http';
 }
 
+/** The Host without its port, lower-cased, as nginx's $host: sites ignore the port too. */
 export function host(req: EdgeRequest): string {
-  return (requestHost(req) ?? '').toLowerCase();
+  const h = (requestHost(req) ?? '').toLowerCase();
+  const colon = h.lastIndexOf(':');
+  return colon < 0 || h.endsWith(']') ? h : h.slice(0, colon);
 }
 
 /** scheme://host/path?query */

@@ -95,9 +95,10 @@ export class CacheRegistry {
   }
 }
 
-/** Lower-cases scheme and host as keys have them; a bare origin gets its "/". */
+/** Scheme and host as keys have them: lower case, no port. */
 function normalise(url: string): string {
   const m = /^([a-z]+:\/\/)([^/?]*)(.*)$/i.exec(url);
   if (!m) return url;
-  return m[1]!.toLowerCase() + m[2]!.toLowerCase() + m[3]!;
+  const host = m[2]!.toLowerCase().replace(/:\d+$/, '');
+  return m[1]!.toLowerCase() + host + m[3]!;
 }

@@ -138,6 +138,13 @@ describe('cache: hits and misses', () => {
     }
   });
 
+  it('a request with Authorization is not answered from an entry stored without public', async () => {
+    await get('/fresh/auth');
+    const authed = await get('/fresh/auth', { authorization: 'Bearer x' });
+    assert.match(String(authed.headers['cache-status']), /detail=authorization/);
+    assert.equal(count('/fresh/auth'), 2);
+  });
+
   it('keeps Vary variants apart and normalises the values', async () => {
     const en = await get('/vary', { 'accept-language': 'en' });
     const fr = await get('/vary', { 'accept-language': 'fr' });

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deltaSeconds, parseCacheControl, qualifiedFields } from '../../src/cache/policy/directives.ts';
-import { notStorable, type StorableInput } from '../../src/cache/policy/storable.ts';
+import { notStorable, reusableWithAuthorization, type StorableInput } from '../../src/cache/policy/storable.ts';
 import { currentAge, freshnessLifetime, HEURISTIC_CAP, initialAge, mustRevalidate } from '../../src/cache/policy/freshness.ts';
 import { requestDirectives, staleIfError, use } from '../../src/cache/policy/request.ts';
 import { normaliseValue, secondaryKey, varyNames } from '../../src/cache/policy/vary.ts';
@@ -78,6 +78,15 @@ describe('storable (shared cache)', () => {
   }
 });
 
+describe('reuse for a request with Authorization', () => {
+  it('only public, must-revalidate or s-maxage responses', () => {
+    assert.ok(reusableWithAuthorization(cc('public, max-age=5')));
+    assert.ok(reusableWithAuthorization(cc('must-revalidate')));
+    assert.ok(reusableWithAuthorization(cc('s-maxage=5')));
+    assert.ok(!reusableWithAuthorization(cc('max-age=5')));
+  });
+});
+
 describe('freshness lifetime', () => {
   const at = (response: string, headers: { date?: string; expires?: string; lastModified?: string } = {}, status = 200) =>
     freshnessLifetime({ status, response: cc(response), date: headers.date, expires: headers.expires, lastModified: headers.lastModified, responseTime: T });
@@ -129,6 +138,7 @@ describe('using a stored response', () => {
     ['request max-age above the age', stored('max-age=60', 60, 5), 'max-age=10', 'fresh'],
     ['request min-fresh not met', stored('max-age=60', 60, 55), 'min-fresh=10', 'revalidate'],
     ['request min-fresh met', stored('max-age=60', 60, 40), 'min-fresh=10', 'fresh'],
+    ['request min-fresh met exactly', stored('max-age=60', 60, 50), 'min-fresh=10', 'fresh'],
     ['max-stale with a bound, within', stored('max-age=60', 60, 65), 'max-stale=10', 'stale-ok'],
     ['max-stale with a bound, past', stored('max-age=60', 60, 75), 'max-stale=10', 'revalidate'],
     ['must-revalidate forbids max-stale', stored('max-age=60, must-revalidate', 60, 65), 'max-stale', 'revalidate'],

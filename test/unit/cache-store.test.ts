@@ -8,6 +8,8 @@ import { MemoryStore } from '../../src/cache/store.ts';
 import { CacheRegistry } from '../../src/cache/registry.ts';
 import type { BuildContext } from '../../src/server/build.ts';
 import type { CacheConfig } from '../../src/config/cache-schema.ts';
+import { compileKey, unknownKeyFields } from '../../src/cache/key.ts';
+import type { EdgeRequest } from '../../src/server/response.ts';
 
 const now = Date.now() / 1000;
 const entry = (key: string, url = key, bytes = 100, headers: Record<string, string> = { 'cache-control': 'max-age=60' }) =>
@@ -99,5 +101,29 @@ describe('CacheRegistry', () => {
     const answer = await purge.handle(new URLSearchParams({ url: 'A.example/x' }));
     assert.deepEqual(answer, { status: 200, body: { url: 'A.example/x', prefix: false, purged: 2 } });
     assert.equal((await purge.handle(new URLSearchParams())).status, 400);
+  });
+});
+
+describe('cache keys', () => {
+  const req = (host: string, url: string, extra: Record<string, string> = {}, encrypted = false) =>
+    ({ headers: { host, ...extra }, url, socket: { encrypted } }) as unknown as EdgeRequest;
+  it('default: scheme, host without port lower-cased, path and query', () => {
+    const key = compileKey('{scheme}://{host}{uri}');
+    assert.equal(key(req('A.Example:8080', '/x?y=1')), 'http://a.example/x?y=1');
+    assert.equal(key(req('a.example', '/x', {}, true)), 'https://a.example/x');
+    assert.equal(key(req('[::1]', '/')), 'http://[::1]/');
+    assert.equal(key(req('[::1]:80', '/')), 'http://[::1]/');
+  });
+  it('HTTP/2: :scheme and :authority', () => {
+    const key = compileKey('{scheme}://{host}{uri}');
+    assert.equal(key({ headers: { ':scheme': 'https', ':authority': 'b.example:443' }, url: '/p', socket: {} } as unknown as EdgeRequest), 'https://b.example/p');
+  });
+  it('fields, headers and cookies', () => {
+    const key = compileKey('{host}{path}|{query}|{header.X-Lang}|{cookie.theme}');
+    assert.equal(key(req('a', '/p?q=1', { 'x-lang': 'fr', cookie: 'a=1; theme=dark' })), 'a/p|q=1|fr|dark');
+    assert.equal(key(req('a', '/p')), 'a/p|||');
+  });
+  it('unknown fields are reported for the config check', () => {
+    assert.deepEqual(unknownKeyFields('{host}{url}{header.}{cookie.x}'), ['url', 'header.']);
   });
 });

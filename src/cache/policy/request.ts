@@ -40,7 +40,7 @@ export function use(stored: StoredState, request: Directives, opts: UseOptions):
   if (maxAge !== undefined && stored.age > maxAge) return 'revalidate';
   const remaining = stored.lifetime - stored.age;
   const minFresh = deltaSeconds(request.get('min-fresh')) ?? 0;
-  if (remaining > minFresh || (remaining > 0 && minFresh === 0)) return 'fresh';
+  if (remaining > 0 && remaining >= minFresh) return 'fresh';
   if (remaining > 0) return 'revalidate'; // fresh, but not for as long as min-fresh asks
   if (mustRevalidate(res)) return 'revalidate';
   const staleness = -remaining;

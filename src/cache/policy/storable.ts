@@ -40,10 +40,18 @@ export function notStorable(r: StorableInput): NotStorable | undefined {
   if (r.request.has('no-store')) return 'no-store';
   // unqualified private: a shared cache must not store it; private="field" only drops that field
   if (res.get('private') === true) return 'private';
-  if (r.authorization && !res.has('public') && !res.has('must-revalidate') && !res.has('s-maxage')) return 'authorization';
+  if (r.authorization && !reusableWithAuthorization(res)) return 'authorization';
   const explicit = res.has('public') || res.has('max-age') || res.has('s-maxage') || r.hasExpires;
   if (!explicit && !CACHEABLE_BY_DEFAULT.has(r.status)) return 'no-explicit-freshness';
   if (r.hasSetCookie && !r.storeSetCookie) return 'set-cookie';
   if (r.vary !== undefined && r.vary.split(',').some((v) => v.trim() === '*')) return 'vary-star';
   return undefined;
+}
+
+/**
+ * A stored response may answer a request with Authorization only if it was one a shared cache may
+ * store for such requests (RFC 9111 3.5): public, must-revalidate or s-maxage.
+ */
+export function reusableWithAuthorization(response: Directives): boolean {
+  return response.has('public') || response.has('must-revalidate') || response.has('s-maxage');
 }
