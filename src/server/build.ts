@@ -9,6 +9,7 @@ import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
 import { CompressAction } from '../compress/action.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
+import type { Pools } from '../proxy/pools.ts';
 import type { AgentPool } from '../proxy/upstream.ts';
 import { StaticAction } from '../static/action.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
@@ -17,6 +18,8 @@ export interface BuildContext {
   limits: Limits;
   logger: Logger;
   agents: AgentPool;
+  /** The config's upstream pools, named and inline, with their shared state. */
+  pools: Pools;
   /** Admin endpoints contributed by the actions of this config (e.g. GET /upstreams). */
   adminRoutes: AdminRoute[];
   /** Numbers for /metrics (upstream health, cache hits), read at scrape time. */
