@@ -160,7 +160,8 @@ export class ProxyHandler implements Action {
     this.pool.begin(member);
     res.upstream = member.name;
     const body = trip.body === undefined ? undefined : 'chunks' in trip.body ? replay(trip.body) : trip.body.stream;
-    forwardRequest(this.servers[member.index]!, req, res, (err) => this.failed(trip, member, attempt, err as NodeJS.ErrnoException), body);
+    // after a stale pooled connection, a new one: the pool may hold more the upstream has closed
+    forwardRequest(this.servers[member.index]!, req, res, (err) => this.failed(trip, member, attempt, err as NodeJS.ErrnoException), body, res.retried);
   }
 
   private unavailable(trip: Trip): void {
