@@ -215,6 +215,7 @@ health: { path: /health, interval: 1s }
     const retried = await send(second.edge.port, { method: 'POST', path: '/order', body: 'item=2' });
     console.log(`# (5) POST to a refused upstream: ${retried.status} from ${retried.text}`);
     assert.equal(retried.status, 200);
+    assert.equal(retried.text, 'alive:6', 'the held body was sent again whole');
     assert.deepEqual(alive.requests(), ['POST /order']);
   });
 

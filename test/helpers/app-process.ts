@@ -1,7 +1,8 @@
 // A stand-in app server as its own process, so tests can kill it like a crashed Gunicorn worker.
 // Run as `node app-process.ts ADDRESS NAME MODE`: ADDRESS is a port or a Unix socket path, MODE
-// one of ok (answers "NAME"), hang (never answers), die-on-post (reads a POST's body, then
-// exits), close-every-5 (drops each connection after its 5th response, without saying so).
+// one of ok (answers "NAME" to a GET, "NAME:BODY_BYTES" to others), hang (never answers),
+// die-on-post (reads a POST's body, then exits), close-every-5 (drops each connection after its
+// 5th response, without saying so).
 // Prints "ready" once listening and "req METHOD URL" for each request; GET /health is 200.
 // Imported, it exports startApp to run one.
 
@@ -63,13 +64,18 @@ function serve(where: string, name: string, mode: string): void {
       req.on('end', () => process.exit(1));
       return;
     }
-    req.resume();
-    const n = (perSocket.get(req.socket) ?? 0) + 1;
-    perSocket.set(req.socket, n);
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
-    res.end(name);
-    // dropped without Connection: close, as an app with a short keep-alive timeout would
-    if (mode === 'close-every-5' && n % 5 === 0) res.on('finish', () => setImmediate(() => req.socket.destroy()));
+    let bytes = 0;
+    req.on('data', (d: Buffer) => (bytes += d.length));
+    req.on('end', () => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      // a body's size comes back, so a test can see a replayed body arrive whole
+      const answer = req.method === 'GET' ? name : `${name}:${bytes}`;
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+      res.end(answer);
+      // dropped without Connection: close, as an app with a short keep-alive timeout would
+      if (mode === 'close-every-5' && n % 5 === 0) res.on('finish', () => setImmediate(() => req.socket.destroy()));
+    });
   });
   if (/^\d+$/.test(where)) {
     server.listen(Number(where), '127.0.0.1', () => process.stdout.write('ready\n'));
