@@ -31,6 +31,8 @@ One-liner options:
   --domain NAME        a name to serve (repeat for more)
   --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
                        repeat to spread requests over several
+  --lb POLICY          how requests are spread over the --to upstreams: round_robin (default),
+                       least_conn, random, p2c, ip_hash, first, header:NAME or cookie:NAME
   --static DIR         serve the files in DIR; with --to, files first, then the app
   --cache SIZE         cache the app's responses (RFC 9111) in up to SIZE of memory, e.g. 256MB
   --http-port PORT     port for HTTP: ACME challenges and redirects to HTTPS (default 80)
@@ -51,6 +53,7 @@ Examples:
   edge --domain localhost --http-port 8080 --https-port 8443 --to 127.0.0.1:8000
   edge --domain app.example --tls off --http-port 8080
   edge --domain example.com --static ./public --to unix:/run/gunicorn.sock
+  edge --domain example.com --to unix:/run/app1.sock --to unix:/run/app2.sock --lb least_conn
   edge check -c conf/edge.yaml
   edge run -c conf/edge.yaml
 
@@ -64,6 +67,7 @@ const OPTIONS = {
   static: { type: 'string' },
   cache: { type: 'string' },
   prefix: { type: 'boolean' },
+  lb: { type: 'string' },
   'http-port': { type: 'string' },
   bind: { type: 'string', multiple: true },
   'access-log': { type: 'string' },
@@ -127,7 +131,7 @@ function load(values: { config?: string } & OneLinerFlags, command: string): Loa
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  const flagsOnly = ['cache', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
+  const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   return loadConfigFile(values.config ?? DEFAULT_CONFIG);

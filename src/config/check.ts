@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
+import type { UpstreamSpec } from './upstream-schema.ts';
 
 export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
   const { config, locate, pathIn } = loaded;
@@ -15,15 +16,19 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
     problems.push({ where: locate([]), message: 'no sites: every request will get 404', severity: 'warning' });
   }
   const seen = new Set<string>();
+  const sockets = async (to: UpstreamSpec[], at: PropertyKey[]) => {
+    for (const [u, { address }] of to.entries()) {
+      if (address.kind !== 'unix' || seen.has(address.path)) continue;
+      seen.add(address.path);
+      const path = [...at, ...(to.length > 1 ? [u] : [])];
+      const problem = await socketProblem(address.path);
+      if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
+    }
+  };
+  for (const [name, pool] of Object.entries(config.upstreams)) await sockets(pool.to, ['upstreams', name, 'to']);
   for (const [s, site] of config.sites.entries()) {
     for (const [r, route] of site.routes.entries()) {
-      for (const [u, address] of (route.proxy?.to ?? []).entries()) {
-        if (address.kind !== 'unix' || seen.has(address.path)) continue;
-        seen.add(address.path);
-        const path = ['sites', s, 'routes', r, 'proxy', 'to', ...(route.proxy!.to.length > 1 ? [u] : [])];
-        const problem = await socketProblem(address.path);
-        if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
-      }
+      await sockets(route.proxy?.to ?? [], ['sites', s, 'routes', r, 'proxy', 'to']);
       if (route.static) {
         const path = ['sites', s, 'routes', r, 'static', 'root'];
         const problem = await staticRootProblem(route.static.root);

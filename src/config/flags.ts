@@ -9,6 +9,7 @@ export interface OneLinerFlags {
   to?: string[];
   static?: string;
   cache?: string;
+  lb?: string;
   'http-port'?: string;
   bind?: string[];
   'access-log'?: string;
@@ -27,6 +28,7 @@ export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
 const FLAG_OF: [RegExp, string][] = [
   [/^sites\.0\.hosts/, '--domain'],
   [/^sites\.0\.routes\.0\.proxy\.to/, '--to'],
+  [/^sites\.0\.routes\.0\.proxy\.balance/, '--lb'],
   [/^sites\.0\.routes\.0\.static/, '--static'],
   [/^sites\.0\.routes\.0\.cache/, '--cache'],
   [/^sites\.0\.cache/, '--cache'],
@@ -49,9 +51,13 @@ const FLAG_OF: [RegExp, string][] = [
  */
 function oneRoute(flags: OneLinerFlags): Record<string, unknown> {
   const to = flags.to?.length ? flags.to : undefined;
-  if (flags.static === undefined) return { match: '/', proxy: { to: to ?? [DEFAULT_UPSTREAM] } };
-  if (to === undefined) return { match: '/', static: { root: flags.static } };
-  return { match: '/', static: { root: flags.static, try_files: ['$uri', '$uri/', '@proxy'] }, proxy: { to } };
+  const balance = flags.lb !== undefined ? { balance: flags.lb } : {};
+  if (flags.static === undefined) return { match: '/', proxy: { to: to ?? [DEFAULT_UPSTREAM], ...balance } };
+  if (to === undefined) {
+    if (flags.lb !== undefined) throw new ConfigError([{ where: '--lb', message: '--lb spreads requests over the --to upstreams, and there are none', severity: 'error' }]);
+    return { match: '/', static: { root: flags.static } };
+  }
+  return { match: '/', static: { root: flags.static, try_files: ['$uri', '$uri/', '@proxy'] }, proxy: { to, ...balance } };
 }
 
 export function configFromFlags(flags: OneLinerFlags): LoadedConfig {

@@ -8,6 +8,7 @@ import { configSchema, includeFileSchema, type Config } from './schema.ts';
 import { YamlSource } from './yaml-source.ts';
 import { ConfigError, formatPath, type Problem } from './errors.ts';
 import { issuesToProblems, type Locate } from './issues.ts';
+import { unknownPools } from './upstream-schema.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -71,7 +72,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     return formatPath(origin ? ['sites', origin.index, ...p.slice(2)] : p);
   };
   const loaded = { config, locate, pathIn, files };
-  problems.push(...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded));
+  problems.push(...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...unknownPools(config, locate, pathIn));
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
 }
@@ -95,7 +96,7 @@ export function validateConfig(raw: Record<string, unknown>, locate: Locate): Lo
   const parsed = parseWith(configSchema, raw, locate);
   if (!parsed.value) throw new ConfigError(parsed.problems);
   const loaded = { config: parsed.value, locate, pathIn: formatPath, files: [] };
-  const problems = [...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded)];
+  const problems = [...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...unknownPools(loaded.config, locate, formatPath)];
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
 }

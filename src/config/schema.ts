@@ -2,7 +2,8 @@
 // The JSON Schema in conf/edge.schema.json is generated from this file (npm run schema).
 
 import * as z from 'zod';
-import { duration, port, siteHost, size, sizeValue, upstream } from './values.ts';
+import { duration, port, siteHost, size, sizeValue } from './values.ts';
+import { checkProxyPool, proxyPoolFields, upstreamsSchema } from './upstream-schema.ts';
 import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
@@ -23,17 +24,13 @@ const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/ex
   .describe('Which paths the route takes: "/prefix/" (plain prefix), "=/exact" or "~regex" (JavaScript syntax). First matching route wins. Default "/".');
 
 const proxySchema = z.strictObject({
-  to: z.union([upstream, z.array(upstream).min(1, 'list at least one upstream')], {
-    error: 'expected an upstream address (host:port, http://host:port or unix:/path) or a list of them',
-  })
-    .transform((to) => (Array.isArray(to) ? to : [to]))
-    .describe('Upstream(s): "host:port", "http://host:port" or "unix:/path.sock". Several are used in turn (round robin).'),
+  ...proxyPoolFields,
   timeouts: z.strictObject({
     connect: duration('Time to open a connection to the upstream; past it the client gets 504.', '5s'),
     read: duration('Longest silence while waiting for or reading the upstream response; past it the client gets 504.', '60s'),
   }).prefault({}).describe('Upstream timeouts.'),
   websocket: z.boolean().default(true).describe('Pass WebSocket upgrades through to the upstream. Default true.'),
-}).describe('Reverse-proxy the request to an upstream.');
+}).superRefine(checkProxyPool).describe('Reverse-proxy the request to an upstream (or a pool of them).');
 
 const redirectSchema = z.strictObject({
   to: z.string().min(1).describe('Target URL; {host}, {uri} (path and query) and {path} are replaced.'),
@@ -117,6 +114,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),
   include: includeSchema,
+  upstreams: upstreamsSchema,
   sites: z.array(siteSchema, { error: 'expected a list of sites' }).default([])
     .describe('The sites edge serves; an included file adds to this list.'),
 }).describe('edge configuration (conf/edge.yaml).');

@@ -23,8 +23,7 @@ export function size(description: string, fallback: string) {
   return sizeValue.prefault(fallback).describe(`${description} Default ${fallback}.`);
 }
 
-export function duration(description: string, fallback: string) {
-  return z
+export const durationValue = z
     .union([z.number(), z.string()], { error: `expected a duration (${DURATION_HINT})` })
     .transform((value, ctx) => {
       const ms = parseDuration(value);
@@ -34,9 +33,10 @@ export function duration(description: string, fallback: string) {
         return z.NEVER;
       }
       return ms;
-    })
-    .prefault(fallback)
-    .describe(`${description} Default ${fallback}.`);
+    });
+
+export function duration(description: string, fallback: string) {
+  return durationValue.prefault(fallback).describe(`${description} Default ${fallback}.`);
 }
 
 export const port = (description: string, fallback: number) =>

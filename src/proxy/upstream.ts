@@ -67,10 +67,11 @@ export type ProxyErrorHandler = (err: Error, req: IncomingMessage, res: EdgeRes 
 // http-proxy-3 is typed for HTTP/1.1 objects but takes HTTP/2 compatibility ones as well (it drops
 // the pseudo-headers itself), so both kinds pass through these two casts.
 
-export function forwardRequest(proxy: EdgeProxy, req: EdgeRequest, res: EdgeRes, onError: ProxyErrorHandler, body?: Readable): void {
+/** `fresh` sends it over a new connection rather than a pooled one (after a stale pooled one failed). */
+export function forwardRequest(proxy: EdgeProxy, req: EdgeRequest, res: EdgeRes, onError: ProxyErrorHandler, body?: Readable, fresh = false): void {
   const request = req as IncomingMessage;
   const response = res as unknown as EdgeResponse;
-  if (body) proxy.web(request, response, { buffer: body }, onError);
+  if (body || fresh) proxy.web(request, response, { ...(body ? { buffer: body } : {}), ...(fresh ? { agent: false } : {}) }, onError);
   else proxy.web(request, response, onError);
 }
 

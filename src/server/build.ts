@@ -12,6 +12,7 @@ import { CacheRegistry } from '../cache/registry.ts';
 import { CompressAction } from '../compress/action.ts';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
+import type { Pools } from '../proxy/pools.ts';
 import type { AgentPool } from '../proxy/upstream.ts';
 import { StaticAction } from '../static/action.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
@@ -20,6 +21,8 @@ export interface BuildContext {
   limits: Limits;
   logger: Logger;
   agents: AgentPool;
+  /** The config's upstream pools, named and inline, with their shared state. */
+  pools: Pools;
   /** Admin endpoints contributed by the actions of this config (e.g. GET /upstreams). */
   adminRoutes: AdminRoute[];
   /** Numbers for /metrics (upstream health, cache hits), read at scrape time. */

@@ -16,6 +16,7 @@ import type { MetricSource } from '../ops/metric-sample.ts';
 import { certificateMetrics } from '../ops/cert-metrics.ts';
 import { CONTENT_TYPE, metricsText, RequestMetrics } from '../ops/metrics.ts';
 import { LogSink } from '../ops/sink.ts';
+import { Pools } from '../proxy/pools.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import { AcmeIssuer } from '../tls/acme.ts';
 import { Challenges } from '../tls/challenges.ts';
@@ -65,7 +66,8 @@ export class Edge {
     this.logger = new Logger(new LogSink(config.log.error));
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access), config.log.format);
     const plan = certificatePlan(config.sites);
-    const ctx: BuildContext = { limits: config.limits, logger: this.logger, agents: this.agents, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
+    const registry = { logger: this.logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
+    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry) };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
     const metrics = this.requestMetrics;
     this.http = new RequestHandler(this.router, this.access, { scheme: 'http', challenges: this.challenges, httpsPort: config.https_port, metrics });

@@ -36,7 +36,7 @@ const BAD: BadConfig[] = [
   {
     name: 'unknown key with no near match lists the known keys',
     yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          tls: true\n`,
-    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "tls", known keys: to, timeouts, websocket'],
+    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "tls", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, timeouts, websocket'],
   },
   {
     name: 'wrong type',
@@ -174,7 +174,7 @@ const BAD: BadConfig[] = [
   {
     name: 'proxy without to',
     yaml: `${ROUTE}      - proxy: { websocket: false }\n`,
-    expected: ['FILE:4:16: sites[0].routes[0].proxy: missing required key "to"'],
+    expected: ['FILE:4:16: sites[0].routes[0].proxy: missing required key "to" (the upstream addresses), or "upstream" naming a pool under upstreams:'],
   },
   {
     name: 'YAML syntax error: a mis-indented key',

@@ -38,12 +38,13 @@ describe('loadConfigFile', () => {
       },
       log: { access: 'stdout', format: 'combined', error: 'stderr' },
       include: [],
+      upstreams: {},
       sites: [{
         hosts: ['a.example'],
         routes: [{
           match: '/',
           proxy: {
-            to: [{ kind: 'tcp', host: '127.0.0.1', port: 3000, name: '127.0.0.1:3000' }],
+            to: [{ address: { kind: 'tcp', host: '127.0.0.1', port: 3000, name: '127.0.0.1:3000' }, weight: 1, max_conns: 0, backup: false }],
             timeouts: { connect: 5000, read: 60_000 },
             websocket: true,
           },
@@ -100,8 +101,8 @@ sites:
       max_body_size: 50_000_000,
       proxy: {
         to: [
-          { kind: 'tcp', host: 'app', port: 9000, name: 'app:9000' },
-          { kind: 'unix', path: '/run/app.sock', name: 'unix:/run/app.sock' },
+          { address: { kind: 'tcp', host: 'app', port: 9000, name: 'app:9000' }, weight: 1, max_conns: 0, backup: false },
+          { address: { kind: 'unix', path: '/run/app.sock', name: 'unix:/run/app.sock' }, weight: 1, max_conns: 0, backup: false },
         ],
         timeouts: { connect: 5000, read: 120_000 },
         websocket: false,

@@ -38,7 +38,7 @@ describe('static: on a route', () => {
   it('files first, then the app: @proxy with a proxy on the same route', () => {
     const r = route('      - static: { root: public, try_files: [$uri, $uri/, "@proxy"] }\n        proxy: { to: 127.0.0.1:8000 }\n');
     assert.deepEqual(r.static!.try_files, ['$uri', '$uri/', '@proxy']);
-    assert.equal(r.proxy!.to[0]!.name, '127.0.0.1:8000');
+    assert.equal(r.proxy!.to![0]!.address.name, '127.0.0.1:8000');
   });
 
   it('a status as the last entry', () => {
