@@ -22,6 +22,8 @@ import { certificatePlan } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { openStorage, storageLabel } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
+import { RedisStorage } from '../tls/storage/redis.ts';
+import { Fleet } from '../tls/fleet.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type BuildContext } from './build.ts';
 import { RequestHandler } from './handler.ts';
@@ -69,7 +71,11 @@ export class Edge {
     const onDemandSites = config.sites.filter((s) => s.tls === 'on_demand');
     if (plan.length > 0 || onDemandSites.length > 0) {
       const storage = openStorage(config.storage);
-      this.closers.push(() => storage.close?.());
+      const fleet = storage instanceof RedisStorage ? new Fleet(storage, this.challenges, this.logger) : undefined;
+      this.closers.push(() => {
+        fleet?.stop();
+        storage.close?.();
+      });
       const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
       const acme = plan.some((p) => p.kind === 'acme') || onDemandSites.length > 0
         ? new AcmeIssuer({
@@ -92,7 +98,9 @@ export class Edge {
         onInstall: (cert) => {
           if (cert.names.some((n) => isIP(n))) for (const l of this.secure) l.setDefaultCertificate(cert);
         },
+        onStored: fleet && ((name) => fleet.announce(name)),
       });
+      fleet?.attach(this.certificates);
       const onDemand = config.acme.on_demand;
       if (onDemand) {
         const manager = this.certificates;
