@@ -7,6 +7,7 @@ import { checkProxyPool, proxyPoolFields, upstreamsSchema } from './upstream-sch
 import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
+import { storageSchema } from './storage-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -108,8 +109,7 @@ export const configSchema = z.strictObject({
   admin: z.string().default('127.0.0.1:2019').refine((v) => v === 'off' || v.startsWith('unix:/') || /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(v), {
     message: 'admin must be host:port, unix:/path or off',
   }).describe('Admin endpoint (health, certificates): host:port, unix:/path, or off. Keep it off public addresses. Default 127.0.0.1:2019.'),
-  storage: z.string().default('./certs')
-    .describe('Where certificates, keys and the ACME account are kept (relative to the working directory). Default ./certs.'),
+  storage: storageSchema,
   acme: acmeSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   log: logSchema.prefault({}),

@@ -10,7 +10,8 @@ import { describeCertificate } from '../tls/context.ts';
 import { Ledger } from '../tls/ledger.ts';
 import { certificatePlan, nameFolder } from '../tls/plan.ts';
 import { renewalTime } from '../tls/renewal.ts';
-import { FsStorage } from '../tls/storage/fs.ts';
+import { openStorage, storageLabel } from '../tls/storage/open.ts';
+import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import type { CertView } from './admin.ts';
 import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
 
@@ -27,7 +28,7 @@ export async function certsCommand(args: string[], loaded: LoadedConfig, out: (t
   const [action, name] = args;
   const admin = parseAdminAddress(loaded.config.admin);
   if (action === 'list' || action === undefined) {
-    const live = admin && (await askRunning(admin, resolve(loaded.config.storage)));
+    const live = admin && (await askRunning(admin, storageLabel(loaded.config.storage)));
     const listing = live ?? (await readStorage(loaded));
     out(formatListing(listing, live ? `running edge (${describeAdmin(admin!)})` : `storage ${loaded.config.storage} (edge is not running)`));
     return;
@@ -35,7 +36,7 @@ export async function certsCommand(args: string[], loaded: LoadedConfig, out: (t
   if (action === 'renew') {
     if (!name) throw new CertsCommandError('usage: edge certs renew NAME');
     if (!admin) throw new CertsCommandError('admin is off in this config: edge certs renew needs the running edge\'s admin endpoint');
-    const live = await askRunning(admin, resolve(loaded.config.storage));
+    const live = await askRunning(admin, storageLabel(loaded.config.storage));
     if (!live) throw new CertsCommandError(`no running edge answers at ${describeAdmin(admin)}: start it first (it answers the CA's challenges)`);
     out(`renewing ${name}...\n`);
     const answer = await adminRequest(admin, 'POST', `/certs/renew?name=${encodeURIComponent(name)}`, 300_000);
@@ -65,7 +66,7 @@ async function askRunning(admin: AdminAddress, storage: string): Promise<Listing
 
 async function readStorage(loaded: LoadedConfig): Promise<Listing> {
   const { config } = loaded;
-  const storage = new FsStorage(config.storage);
+  const storage = openStorage(config.storage);
   const ledger = new Ledger(storage);
   const acmeFolder = issuerId(directoryUrl(config.acme.ca));
   const certificates: CertView[] = [];
@@ -89,7 +90,8 @@ async function readStorage(loaded: LoadedConfig): Promise<Listing> {
       lastError: record.lastError,
     });
   }
-  return { storage: resolve(config.storage), certificates };
+  storage.close?.();
+  return { storage: storageLabel(config.storage), certificates };
 }
 
 function formatListing(listing: Listing, from: string): string {
@@ -103,7 +105,7 @@ function formatListing(listing: Listing, from: string): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
   const local = listing.certificates.some((c) => c.source === 'local')
-    ? `\nlocal CA root: ${resolve(listing.storage, 'local/root.crt')} (trust it on clients that should accept local certificates)`
+    ? `\nlocal CA root: ${isRedisUrl(listing.storage) ? `local/root.crt in ${listing.storage}` : resolve(listing.storage, 'local/root.crt')} (trust it on clients that should accept local certificates)`
     : '';
   return `from ${from}\n${table}${local}\n`;
 }

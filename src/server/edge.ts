@@ -3,7 +3,6 @@
 // (stop accepting, drain in-flight requests within the grace period).
 
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import type { Config } from '../config/schema.ts';
@@ -24,7 +23,10 @@ import { CertManager } from '../tls/manager.ts';
 import { OnDemand } from '../tls/on-demand.ts';
 import { certificatePlan } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
-import { FsStorage } from '../tls/storage/fs.ts';
+import { openStorage, storageLabel } from '../tls/storage/open.ts';
+import { isRedisUrl } from '../tls/storage/redis-url.ts';
+import { RedisStorage } from '../tls/storage/redis.ts';
+import { Fleet } from '../tls/fleet.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type BuildContext } from './build.ts';
 import { RequestHandler } from './handler.ts';
@@ -74,7 +76,12 @@ export class Edge {
     this.https = new RequestHandler(this.router, this.access, { scheme: 'https', httpsPort: config.https_port, metrics });
     const onDemandSites = config.sites.filter((s) => s.tls === 'on_demand');
     if (plan.length > 0 || onDemandSites.length > 0) {
-      const storage = new FsStorage(config.storage);
+      const storage = openStorage(config.storage);
+      const fleet = storage instanceof RedisStorage ? new Fleet(storage, this.challenges, this.logger) : undefined;
+      this.closers.push(() => {
+        fleet?.stop();
+        storage.close?.();
+      });
       const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
       const acme = plan.some((p) => p.kind === 'acme') || onDemandSites.length > 0
         ? new AcmeIssuer({
@@ -97,9 +104,11 @@ export class Edge {
         onInstall: (cert) => {
           if (cert.names.some((n) => isIP(n))) for (const l of this.secure) l.setDefaultCertificate(cert);
         },
+        onStored: fleet && ((name) => fleet.announce(name)),
       });
       const manager = this.certificates;
       this.metrics.push(certificateMetrics(() => manager.states()));
+      fleet?.attach(this.certificates);
       const onDemand = config.acme.on_demand;
       if (onDemand) {
         this.onDemand = new OnDemand({
@@ -150,7 +159,7 @@ export class Edge {
       return;
     }
     const server = createAdminServer(
-      { pid: process.pid, version: opts.version, config: opts.source, storage: resolve(this.config.storage) },
+      { pid: process.pid, version: opts.version, config: opts.source, storage: storageLabel(this.config.storage) },
       this.certificates,
       this.logger,
       [...this.adminRoutes, {
@@ -233,7 +242,7 @@ export class Edge {
       for (const r of site.routes) lines.push(`    ${r.pattern.padEnd(width)}  ${r.handler.describe()}`);
     }
     if (this.router.sites.length === 0) lines.push('  no sites configured: every request gets 404');
-    if (this.certificates) lines.push(`  storage    ${this.config.storage}`);
+    if (this.certificates) lines.push(`  storage    ${isRedisUrl(this.config.storage) ? storageLabel(this.config.storage) : this.config.storage}`);
     lines.push(`  admin      ${this.adminLine}`);
     lines.push(`  access log ${this.access ? `${this.config.log.access} (${this.config.log.format})` : 'off'}`);
     return lines.join('\n');

@@ -58,6 +58,11 @@ export class RequestHandler {
       return;
     }
     if (this.scheme.challenges && this.answerChallenge(req, res)) return;
+    this.dispatch(req, res);
+  };
+
+  /** Everything after the ACME challenge check: routing, redirects, the route's action. */
+  private dispatch(req: EdgeRequest, res: EdgeRes): void {
     const resolved = this.resolve(req);
     if (typeof resolved === 'number') {
       sendStatus(res, resolved);
@@ -79,7 +84,7 @@ export class RequestHandler {
       if (policy.hsts !== undefined) res.setHeader('strict-transport-security', policy.hsts);
     }
     resolved.route.handler.handle(req, res);
-  };
+  }
 
   /**
    * "Expect: 100-continue": only the proxy sends the 100 (after its body checks). Whoever answers
@@ -166,12 +171,21 @@ export class RequestHandler {
     return route === undefined ? 404 : { site, route };
   }
 
+  /** True if the request is an ACME challenge this instance answers, now or after a shared look-up. */
   private answerChallenge(req: EdgeRequest, res: EdgeRes): boolean {
-    const answer = this.scheme.challenges!.httpAnswer(pathOf(req.url!));
-    if (answer === undefined) return false;
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
-    res.bodyBytes = answer.length;
-    res.end(answer);
+    const challenges = this.scheme.challenges!;
+    const path = pathOf(req.url!);
+    const answer = challenges.httpAnswer(path);
+    if (answer !== undefined) {
+      sendChallenge(res, answer);
+      return true;
+    }
+    if (!challenges.mayBeShared(path)) return false;
+    // in a fleet: another instance's challenge, or, if none, the request goes on as usual
+    void challenges.sharedHttpAnswer(path).then((shared) => {
+      if (shared !== undefined) sendChallenge(res, shared);
+      else this.dispatch(req, res);
+    });
     return true;
   }
 
@@ -215,4 +229,10 @@ function absoluteForm(url: string): { host: string; path: string } | undefined {
   if (!m) return undefined;
   const rest = m[2]!;
   return { host: m[1]!, path: rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+function sendChallenge(res: EdgeRes, answer: string): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(answer) });
+  res.bodyBytes = answer.length;
+  res.end(answer);
 }

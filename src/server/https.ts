@@ -57,9 +57,10 @@ export class HttpsListener {
       ...TLS_DEFAULTS,
       ALPNProtocols: ['acme-tls/1'],
       SNICallback: (name: string, cb: SniCallback) => {
-        const context = challenges.alpnContext(name);
-        if (context) cb(null, context);
-        else cb(new UnknownServerNameError(name));
+        challenges.anyAlpnContext(name).then(
+          (context) => (context ? cb(null, context) : cb(new UnknownServerNameError(name))),
+          (err: Error) => cb(err),
+        );
       },
     }, (socket: TLSSocket) => socket.end());
     this.challengeServer.on('tlsClientError', noop);

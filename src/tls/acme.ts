@@ -8,7 +8,6 @@ import { rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import type { Storage } from './storage/storage.ts';
 import type { Challenges } from './challenges.ts';
-import { secureContext } from './context.ts';
 import { parseRetryAfter } from './renewal.ts';
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
@@ -125,18 +124,18 @@ export class AcmeIssuer {
       const name = authz.identifier.value;
       const token = (challenge as { token: string }).token;
       if (type === 'http-01') {
-        this.challenges.setHttp(token, keyAuthorization);
+        await this.challenges.setHttp(token, keyAuthorization);
       } else {
         const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-        this.challenges.setAlpn(name, secureContext({ certPem: certPem.toString(), keyPem: keyPem.toString() }));
+        await this.challenges.setAlpn(name, { certPem: certPem.toString(), keyPem: keyPem.toString() });
       }
       try {
         progress('validating');
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } finally {
-        if (type === 'http-01') this.challenges.deleteHttp(token);
-        else this.challenges.deleteAlpn(name);
+        if (type === 'http-01') await this.challenges.deleteHttp(token);
+        else await this.challenges.deleteAlpn(name);
       }
     }
   }

@@ -23,6 +23,8 @@ function settleTime(cert: ServedCertificate): number {
   return Math.min(60_000, (cert.notAfter.getTime() - cert.notBefore.getTime()) / 10);
 }
 const CONCURRENCY = 4;
+/** After a check fails on storage (unreachable Redis), the next try. */
+const STORAGE_RETRY_MS = 60_000;
 
 export interface ManagedState {
   name: string;
@@ -43,6 +45,8 @@ interface Entry extends ManagedState {
   /** When this process last obtained or picked up a new certificate for the entry. */
   issuedAt?: Date;
   busy?: Promise<void>;
+  /** Obtained while storage could not take it: written as soon as storage is back. */
+  unsaved?: { certPem: string; keyPem: string };
 }
 
 export interface ManagerOptions {
@@ -55,6 +59,8 @@ export interface ManagerOptions {
   preflight: boolean;
   /** Hears each certificate installed (the listener sets its no-SNI default from IP ones). */
   onInstall?: (cert: ServedCertificate) => void;
+  /** Hears each new certificate written to storage (a fleet tells the other instances). */
+  onStored?: (name: string) => void;
 }
 
 export class CertManager {
@@ -80,7 +86,11 @@ export class CertManager {
     for (const entry of this.entries) {
       if (entry.files) await this.loadFiles(entry);
       else {
-        const stored = await this.loadStored(entry);
+        // unreachable storage must not stop edge from starting: the first check retries it
+        const stored = await this.loadStored(entry).catch((err: Error) => {
+          this.opts.logger.warn(`certificate ${entry.name}: cannot read storage (${err.message})`);
+          return undefined;
+        });
         if (stored) this.install(entry, stored);
       }
     }
@@ -126,6 +136,66 @@ export class CertManager {
     this.kick(entry);
   }
 
+  /**
+   * Installs certificates another instance stored (a fleet's propagation: on its notice, on a
+   * poll, after an outage), and writes the ones obtained while storage was down. `name`: only that one.
+   */
+  async refreshFromStorage(name?: string): Promise<void> {
+    for (const entry of this.entries) {
+      if (entry.files || entry.busy || (name !== undefined && !entry.names.includes(name))) continue;
+      let installed = false;
+      entry.busy = this.pickUp(entry)
+        .then((done) => void (installed = done))
+        .catch((err: Error) => this.opts.logger.warn(`certificate ${entry.name}: cannot read storage (${err.message})`))
+        .finally(() => (entry.busy = undefined));
+      await entry.busy;
+      // plan the new certificate's renewal
+      if (installed) this.kick(entry);
+    }
+  }
+
+  /** True when it installed a certificate from storage. */
+  private async pickUp(entry: Entry): Promise<boolean> {
+    if (entry.unsaved) await this.saveUnsaved(entry);
+    const stored = await this.loadStored(entry);
+    if (!stored || stored.certPem === entry.cert?.certPem) return false;
+    if (entry.cert && stored.notBefore < entry.cert.notBefore) return false;
+    this.install(entry, stored);
+    entry.lastError = undefined;
+    entry.nextAttempt = undefined;
+    entry.window = undefined;
+    entry.nextAri = undefined;
+    this.opts.logger.info(`certificate ${entry.name}: installed the certificate another instance stored (issued by ${stored.issuer}, valid until ${stored.notAfter.toISOString()})`);
+    clearTimeout(entry.timer);
+    return true;
+  }
+
+  /** Writes a certificate obtained during an outage, unless another instance stored a newer one. */
+  private async saveUnsaved(entry: Entry): Promise<void> {
+    const lock = await this.opts.storage.lock(this.lockName(entry), { waitMs: 10_000 });
+    try {
+      const stored = await this.loadStored(entry);
+      const mine = describeCertificate(entry.unsaved!.certPem, entry.unsaved!.keyPem);
+      if (!stored || stored.notBefore < mine.notBefore) {
+        await this.store(entry, entry.unsaved!);
+        this.opts.logger.info(`certificate ${entry.name}: stored the certificate obtained while storage was unreachable`);
+      }
+      entry.unsaved = undefined;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async store(entry: Entry, issued: { certPem: string; keyPem: string }): Promise<void> {
+    await this.opts.storage.put(`${this.folder(entry)}/key.pem`, issued.keyPem);
+    await this.opts.storage.put(`${this.folder(entry)}/cert.pem`, issued.certPem);
+    this.opts.onStored?.(entry.name);
+  }
+
+  private lockName(entry: Entry): string {
+    return `issue-${this.folder(entry).replace('/', '-')}`;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const entry of this.entries) clearTimeout(entry.timer);
@@ -166,7 +236,15 @@ export class CertManager {
 
   /** Starts a check unless one is under way; `busy` lets settled() and renew() wait for it. */
   private kick(entry: Entry): void {
-    entry.busy ??= this.check(entry).finally(() => (entry.busy = undefined));
+    entry.busy ??= this.check(entry)
+      .catch((err: Error) => {
+        // storage unreachable (the ledger, the lock): the certificate held keeps serving
+        entry.lastError = err.message;
+        entry.nextAttempt = new Date(Date.now() + STORAGE_RETRY_MS);
+        this.opts.logger.warn(`certificate ${entry.name}: check failed (${err.message}); trying again at ${entry.nextAttempt.toISOString()}`);
+        this.schedule(entry, entry.nextAttempt);
+      })
+      .finally(() => (entry.busy = undefined));
   }
 
   /** Obtains the certificate if it is missing or due, then plans the next look. */
@@ -211,7 +289,7 @@ export class CertManager {
         this.opts.logger.warn(`certificate ${entry.name}: waiting until ${record.nextAttempt} to try again (${record.failures} failure(s), last: ${record.lastError})`);
         return;
       }
-      const lock = await this.opts.storage.lock(`issue-${this.folder(entry).replace('/', '-')}`);
+      const lock = await this.opts.storage.lock(this.lockName(entry));
       try {
         await this.attempt(entry, forced, ledgerKey);
       } finally {
@@ -234,10 +312,15 @@ export class CertManager {
     const progress = (step: string) => this.opts.logger.info(`certificate ${entry.name}: ${step}`);
     try {
       const issued = entry.source === 'acme' ? await this.fromAcme(entry, progress) : await this.fromLocalCa(entry);
-      await this.opts.storage.put(`${this.folder(entry)}/key.pem`, issued.keyPem);
-      await this.opts.storage.put(`${this.folder(entry)}/cert.pem`, issued.certPem);
-      await this.ledger.recordSuccess(ledgerKey);
       const served = describeCertificate(issued.certPem, issued.keyPem);
+      try {
+        await this.store(entry, issued);
+        await this.ledger.recordSuccess(ledgerKey);
+      } catch (err) {
+        // a certificate the CA counted against its limits is never thrown away
+        entry.unsaved = issued;
+        this.opts.logger.warn(`certificate ${entry.name}: obtained but not stored (${(err as Error).message}); serving it, and storing it when storage is back`);
+      }
       this.install(entry, served);
       entry.lastError = undefined;
       entry.nextAttempt = undefined;

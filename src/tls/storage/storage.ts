@@ -23,6 +23,8 @@ export interface Storage {
    * Rejects with LockTimeoutError after `waitMs` (default: wait for ever).
    */
   lock(name: string, opts?: { waitMs?: number }): Promise<Lock>;
+  /** Lets go of connections (a network store); the filesystem store holds none. */
+  close?(): void;
 }
 
 export interface Lock {
