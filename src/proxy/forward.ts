@@ -51,7 +51,6 @@ export class ProxyHandler implements Action {
   private readonly pool: Pool;
   /** One http-proxy-3 server per pool member (same index): this route's timeouts, its handlers. */
   private readonly servers: EdgeProxy[];
-  private readonly trips = new WeakMap<EdgeRes, Trip>();
   private readonly maxBody: number;
   private readonly bodyTimeout: number;
   private readonly readTimeout: number;
@@ -96,7 +95,7 @@ export class ProxyHandler implements Action {
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
     const trip: Trip = { req, res, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
-    this.trips.set(res, trip);
+    res.proxyTrip = trip;
     res.once('close', () => this.release(trip));
     if (!hasBody) {
       this.dispatch(trip);
@@ -254,7 +253,7 @@ export class ProxyHandler implements Action {
   };
 
   private onProxyRes(member: Member, proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes): void {
-    const trip = this.trips.get(res);
+    const trip = res.proxyTrip as Trip | undefined;
     if (res.writableEnded || trip?.current !== member) {
       proxyRes.resume();
       return;

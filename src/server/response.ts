@@ -20,6 +20,8 @@ interface Exchange {
   retried: boolean;
   /** The client's address, kept for the access log (an HTTP/2 stream may have lost its socket by then). */
   client: string;
+  /** The proxy's own per-request state (its attempts through the upstream pool), if it proxied. */
+  proxyTrip: object | undefined;
 }
 
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
@@ -29,6 +31,7 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
   client = '';
+  proxyTrip: object | undefined = undefined;
 }
 
 export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequest> extends Http2ServerResponse<Request> implements Exchange {
@@ -38,6 +41,7 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   upstreamRequest: ClientRequest | undefined = undefined;
   retried = false;
   client = '';
+  proxyTrip: object | undefined = undefined;
 }
 
 /** What edge's code needs of a response, met by both classes above. */
