@@ -34,8 +34,8 @@ interface Failure {
   member: Member;
 }
 
-/** One client request's way through the pool. */
-interface Trip {
+/** One client request's way through the pool; also what the balancing policy reads of it. */
+interface Trip extends PickRequest {
   req: EdgeRequest;
   res: EdgeRes;
   body: HeldBody | undefined;
@@ -94,7 +94,7 @@ export class ProxyHandler implements Action {
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
-    const trip: Trip = { req, res, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
+    const trip: Trip = { req, res, client: clientOf(req), headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
     res.proxyTrip = trip;
     res.once('close', () => this.release(trip));
     if (!hasBody) {
@@ -115,7 +115,7 @@ export class ProxyHandler implements Action {
       return;
     }
     prepareRequestHeaders(req, true);
-    const member = this.pool.select(pickRequest(req));
+    const member = this.pool.select({ client: clientOf(req), headers: req.headers });
     if (!member) {
       this.logger.error(`503 websocket ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()})`);
       socket.end(rawStatus(503));
@@ -146,7 +146,7 @@ export class ProxyHandler implements Action {
   /** Sends the request to the next upstream the pool offers; after a failure, if there is one. */
   private dispatch(trip: Trip, failure?: Failure): void {
     const { req, res } = trip;
-    const member = this.pool.select(pickRequest(req), trip.tried);
+    const member = this.pool.select(trip, trip.tried);
     if (!member) {
       if (failure) this.give(trip, failure);
       else this.unavailable(trip);
@@ -261,7 +261,7 @@ export class ProxyHandler implements Action {
     const status = proxyRes.statusCode!;
     if (this.pool.config.fail_status.includes(status)) {
       this.pool.fail(member, `answered ${status}`);
-      if (this.retry(trip, undefined) && this.pool.select(pickRequest(req), trip.tried)) {
+      if (this.retry(trip, undefined) && this.pool.select(trip, trip.tried)) {
         proxyRes.resume();
         this.release(trip);
         this.dispatch(trip);
@@ -288,8 +288,8 @@ export class ProxyHandler implements Action {
   }
 }
 
-function pickRequest(req: EdgeRequest): PickRequest {
-  return { client: req.socket?.remoteAddress ?? '', headers: req.headers };
+function clientOf(req: EdgeRequest): string {
+  return req.socket?.remoteAddress ?? '';
 }
 
 /** A route's inline pool: its `to` and settings, defaults filled in. */
