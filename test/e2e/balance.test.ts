@@ -21,8 +21,12 @@ describe('balancing policies through edge', () => {
       await startUpstream((_req, res) => res.end('a')),
       await startUpstream((_req, res) => res.end('b'), { unix: true }),
       await startUpstream((_req, res) => res.end('c')),
+      await startUpstream((_req, res) => {
+        res.writeHead(503);
+        res.end('overloaded');
+      }),
     ];
-    const [a, b, c] = ups.map((u) => u.address);
+    const [a, b, c, busy] = ups.map((u) => u.address);
     admin = join(mkdtempSync(join(tmpdir(), 'edge-admin-')), 'admin.sock');
     const port = await freePort();
     const { file } = writeConfig(`
@@ -44,6 +48,8 @@ sites:
         proxy: { upstream: sticky }
       - match: /first/
         proxy: { to: [${c}, ${a}], balance: first }
+      - match: /flaky/
+        proxy: { to: [${busy}, ${a}], balance: first, fail_status: [503] }
 `);
     edge = await startEdge(['run', '-c', file], { port });
   });
@@ -77,6 +83,15 @@ sites:
     assert.deepEqual(new Set(await bodies('/first/x', 10)), new Set(['c']));
   });
 
+  it('fail_status: a GET answered 503 is retried on the next upstream, and the 503 one is taken out', async () => {
+    const before = ups[3]!.requests.length;
+    assert.deepEqual(await bodies('/flaky/x', 5), ['a', 'a', 'a', 'a', 'a']);
+    assert.equal(ups[3]!.requests.length, before + 1);
+    assert.match(edge.stderr(), /upstream 127\.0\.0\.1:\d+ of pool route \/flaky\/ is down for 10000 ms after 1 failure\(s\) \(answered 503\)/);
+    const post = await fetchRaw(edge.port, '/flaky/x', { method: 'POST', body: 'x' });
+    assert.equal(post.text, 'a', 'the 503 upstream is out of rotation');
+  });
+
   it('GET /upstreams shows every pool in use: address, state, in flight, failures', async () => {
     const body = await new Promise<string>((resolve, reject) => {
       request({ socketPath: admin, path: '/upstreams', headers: { host: 'localhost' } }, (res) => {
@@ -90,7 +105,11 @@ sites:
       ['route /rr/', ups[0]!.address], ['route /rr/', ups[1]!.address],
       ['sticky', ups[0]!.address], ['sticky', ups[1]!.address], ['sticky', ups[2]!.address],
       ['route /first/', ups[2]!.address], ['route /first/', ups[0]!.address],
+      ['route /flaky/', ups[3]!.address], ['route /flaky/', ups[0]!.address],
     ]);
-    assert.ok(list.every((u) => u.state === 'up' && u.in_flight === 0 && u.failures === 0));
+    const flaky = list.find((u) => u.pool === 'route /flaky/' && u.address === ups[3]!.address)!;
+    assert.equal(flaky.state, 'down');
+    assert.equal(flaky.failures, 1);
+    assert.ok(list.filter((u) => u !== flaky).every((u) => u.state === 'up' && u.in_flight === 0 && u.failures === 0));
   });
 });
