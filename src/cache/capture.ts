@@ -53,6 +53,7 @@ export class CaptureResponse extends Writable implements EdgeRes {
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
+  proxyTrip: object | undefined = undefined;
   statusCode = 200;
   headersSent = false;
   readonly req: EdgeRequest;

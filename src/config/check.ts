@@ -1,5 +1,5 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
-// root that is not there (yet) is a warning; a port edge could not bind, a certificate file or
+// root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not bind, a certificate file or
 // CA root it cannot read, or a static root that is not a folder, is an error.
 
 import { access, stat } from 'node:fs/promises';
@@ -25,7 +25,14 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
       if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
     }
   };
-  for (const [name, pool] of Object.entries(config.upstreams)) await sockets(pool.to, ['upstreams', name, 'to']);
+  const named = new Set(config.sites.flatMap((site) => site.routes.map((route) => route.proxy?.upstream)));
+  for (const [name, pool] of Object.entries(config.upstreams)) {
+    await sockets(pool.to, ['upstreams', name, 'to']);
+    if (!named.has(name)) {
+      const path = ['upstreams', name];
+      problems.push({ where: locate(['upstreams'], { key: name }), path: pathIn(path), message: `pool ${name} is named by no route (proxy: { upstream: ${name} }), so it is not used`, severity: 'warning' });
+    }
+  }
   for (const [s, site] of config.sites.entries()) {
     for (const [r, route] of site.routes.entries()) {
       await sockets(route.proxy?.to ?? [], ['sites', s, 'routes', r, 'proxy', 'to']);

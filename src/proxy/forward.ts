@@ -34,8 +34,8 @@ interface Failure {
   member: Member;
 }
 
-/** One client request's way through the pool. */
-interface Trip {
+/** One client request's way through the pool; also what the balancing policy reads of it. */
+interface Trip extends PickRequest {
   req: EdgeRequest;
   res: EdgeRes;
   body: HeldBody | undefined;
@@ -51,7 +51,6 @@ export class ProxyHandler implements Action {
   private readonly pool: Pool;
   /** One http-proxy-3 server per pool member (same index): this route's timeouts, its handlers. */
   private readonly servers: EdgeProxy[];
-  private readonly trips = new WeakMap<EdgeRes, Trip>();
   private readonly maxBody: number;
   private readonly bodyTimeout: number;
   private readonly readTimeout: number;
@@ -95,8 +94,8 @@ export class ProxyHandler implements Action {
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
-    const trip: Trip = { req, res, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
-    this.trips.set(res, trip);
+    const trip: Trip = { req, res, client: clientOf(req), headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
+    res.proxyTrip = trip;
     res.once('close', () => this.release(trip));
     if (!hasBody) {
       this.dispatch(trip);
@@ -116,7 +115,7 @@ export class ProxyHandler implements Action {
       return;
     }
     prepareRequestHeaders(req, true);
-    const member = this.pool.select(pickRequest(req));
+    const member = this.pool.select({ client: clientOf(req), headers: req.headers });
     if (!member) {
       this.logger.error(`503 websocket ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()})`, req);
       socket.end(rawStatus(503));
@@ -147,7 +146,7 @@ export class ProxyHandler implements Action {
   /** Sends the request to the next upstream the pool offers; after a failure, if there is one. */
   private dispatch(trip: Trip, failure?: Failure): void {
     const { req, res } = trip;
-    const member = this.pool.select(pickRequest(req), trip.tried);
+    const member = this.pool.select(trip, trip.tried);
     if (!member) {
       if (failure) this.give(trip, failure);
       else this.unavailable(trip);
@@ -254,7 +253,7 @@ export class ProxyHandler implements Action {
   };
 
   private onProxyRes(member: Member, proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes): void {
-    const trip = this.trips.get(res);
+    const trip = res.proxyTrip as Trip | undefined;
     if (res.writableEnded || trip?.current !== member) {
       proxyRes.resume();
       return;
@@ -262,7 +261,7 @@ export class ProxyHandler implements Action {
     const status = proxyRes.statusCode!;
     if (this.pool.config.fail_status.includes(status)) {
       this.pool.fail(member, `answered ${status}`);
-      if (this.retry(trip, undefined) && this.pool.select(pickRequest(req), trip.tried)) {
+      if (this.retry(trip, undefined) && this.pool.select(trip, trip.tried)) {
         proxyRes.resume();
         this.release(trip);
         this.dispatch(trip);
@@ -289,8 +288,8 @@ export class ProxyHandler implements Action {
   }
 }
 
-function pickRequest(req: EdgeRequest): PickRequest {
-  return { client: req.socket?.remoteAddress ?? '', headers: req.headers };
+function clientOf(req: EdgeRequest): string {
+  return req.socket?.remoteAddress ?? '';
 }
 
 /** A route's inline pool: its `to` and settings, defaults filled in. */

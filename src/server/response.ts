@@ -26,6 +26,8 @@ interface Exchange {
   /** The site (its first host) and route (its pattern) that took the request, for /metrics. */
   site: string;
   route: string;
+  /** The proxy's own per-request state (its attempts through the upstream pool), if it proxied. */
+  proxyTrip: object | undefined;
 }
 
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
@@ -37,6 +39,7 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
+  proxyTrip: object | undefined = undefined;
 }
 
 export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequest> extends Http2ServerResponse<Request> implements Exchange {
@@ -48,6 +51,7 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
+  proxyTrip: object | undefined = undefined;
 }
 
 /** What edge's code needs of a response, met by both classes above. */

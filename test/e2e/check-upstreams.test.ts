@@ -94,6 +94,14 @@ describe('edge check: upstream pools on this machine, and --lb', () => {
     assert.equal(r.code, 0);
   });
 
+  it('warns about a named pool that no route uses', async () => {
+    const port = await freePort();
+    const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\n${ROUTE}      - proxy: { upstream: app }\nupstreams:\n  app: { to: 127.0.0.1:3000 }\n  spare: { to: 127.0.0.1:3001 }\n`);
+    const r = await runEdge(['check', '-c', file]);
+    assert.equal(r.stderr, `${file}:10:3: warning: upstreams.spare: pool spare is named by no route (proxy: { upstream: spare }), so it is not used\n`);
+    assert.equal(r.code, 0);
+  });
+
   it('--lb takes a policy, and says which when it is not one', async () => {
     const port = String(await freePort());
     const ok = await runEdge(['check', '--domain', 'a.test', '--to', '127.0.0.1:1', '--to', 'unix:/tmp/x.sock', '--lb', 'cookie:sid', '--tls', 'off', '--http-port', port]);
