@@ -1,12 +1,11 @@
 // Writing stored responses to clients: a hit is one writeHead with a head reused for the whole
 // second and one end() of the stored Buffer; stale answers and 304s build their head per request.
 
-import type { EdgeRes } from '../server/response.ts';
+import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
 import type { CacheEntry } from './entry.ts';
 import { notModified, NOT_MODIFIED_FIELDS } from './policy/conditional.ts';
 import { currentAge } from './policy/freshness.ts';
-import type { EdgeRequest } from '../server/response.ts';
 
 export function ageOf(entry: CacheEntry, now: number): number {
   return Math.floor(currentAge(entry.initialAge, entry.responseTime, now));

@@ -5,7 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
@@ -54,6 +54,15 @@ function app(req: IncomingMessage, res: ServerResponse): void {
       // the refresh is slow, so a client waiting for it would notice
       setTimeout(() => send({ 'cache-control': 'max-age=1, stale-while-revalidate=60' }), n > 1 ? 1500 : 0);
       return;
+    case 'upd':
+      setTimeout(() => send({ 'cache-control': 'max-age=1' }), n > 1 ? 1500 : 0);
+      return;
+    case 'halting':
+      // the head at once, the body later: a client that leaves after the head
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60', 'content-length': 10 });
+      res.write('12345');
+      setTimeout(() => res.end('67890'), 500);
+      return;
     case 'slow': setTimeout(() => send({ 'cache-control': 'max-age=60' }), 400); return;
     case 'big':
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'max-age=60', 'content-length': BIG.length });
@@ -89,6 +98,9 @@ sites:
   - hosts: [test.example]
     tls: off
     routes:
+      - match: /upd/
+        proxy: { to: ${up.address} }
+        cache: { use_stale: [updating] }
       - proxy: { to: ${up.address} }
         cache: { max_size: 64MiB, max_object_size: 1MiB, bypass: { cookies: [session] } }
 `);
@@ -235,6 +247,34 @@ describe('cache: stale serving', () => {
     assert.equal(fresh.text, '/swr #2');
   });
 
+  it('use_stale: [updating] serves stale while one refresh runs, without stale-while-revalidate', async () => {
+    await get('/upd/x');
+    await new Promise((r) => setTimeout(r, 2100));
+    const started = performance.now();
+    const a = await get('/upd/x');
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(a.text, '/upd/x #1');
+    await waitFor(() => count('/upd/x') === 2, 'the refresh');
+  });
+
+  it('a client that leaves during a miss does not stop the response being stored', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: edge.port, path: '/halting', headers: { host: 'test.example' } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    const again = await get('/halting');
+    assert.equal(again.text, '1234567890');
+    assert.match(String(again.headers['cache-status']), /^edge; hit/);
+    assert.equal(count('/halting'), 1);
+  });
+
   it('coalesces 100 concurrent misses into one upstream request', async () => {
     const answers = await Promise.all(Array.from({ length: 100 }, () => get('/slow')));
     for (const a of answers) assert.equal(a.text, '/slow #1');
@@ -283,7 +323,8 @@ describe('cache: invalidation and purge', () => {
     await get('/fresh/p/2');
     assert.equal(count('/fresh/p/2'), 2);
     const stats = await (await fetch(`http://127.0.0.1:${admin}/cache`)).json() as { zones: { zone: string; hits: number; entries: number }[] };
-    assert.equal(stats.zones[0]!.zone, 'test.example/');
-    assert.ok(stats.zones[0]!.hits > 100);
+    const zone = stats.zones.find((z) => z.zone === 'test.example/')!;
+    assert.ok(zone.hits > 100, JSON.stringify(stats));
+    assert.ok(stats.zones.some((z) => z.zone === 'test.example/upd/'), 'one zone per cached route');
   });
 });
