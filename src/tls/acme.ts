@@ -8,7 +8,6 @@ import { rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
 import type { Storage } from './storage/storage.ts';
 import type { Challenges } from './challenges.ts';
-import { secureContext } from './context.ts';
 import { parseRetryAfter } from './renewal.ts';
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
@@ -128,7 +127,7 @@ export class AcmeIssuer {
         this.challenges.setHttp(token, keyAuthorization);
       } else {
         const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-        this.challenges.setAlpn(name, secureContext({ certPem: certPem.toString(), keyPem: keyPem.toString() }));
+        this.challenges.setAlpn(name, { certPem: certPem.toString(), keyPem: keyPem.toString() });
       }
       try {
         progress('validating');

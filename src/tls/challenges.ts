@@ -2,6 +2,7 @@
 // TLS-ALPN-01 certificates by name (served only to handshakes that offer "acme-tls/1").
 
 import type { SecureContext } from 'node:tls';
+import { secureContext } from './context.ts';
 
 export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
 
@@ -23,8 +24,9 @@ export class Challenges {
     return this.http.get(path.slice(HTTP01_PREFIX.length));
   }
 
-  setAlpn(name: string, context: SecureContext): void {
-    this.alpn.set(name.toLowerCase(), context);
+  /** The self-signed challenge certificate for `name` (PEM, so the supervisor can pass it to workers). */
+  setAlpn(name: string, cert: { certPem: string; keyPem: string }): void {
+    this.alpn.set(name.toLowerCase(), secureContext(cert));
   }
 
   deleteAlpn(name: string): void {
