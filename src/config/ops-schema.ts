@@ -3,8 +3,10 @@
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 
-export const workersSchema = z.union([z.literal('auto'), z.int().min(1).max(64)], {
-  error: 'workers is auto or a number of processes from 1 to 64',
+const WORKERS_HINT = 'expected auto or a number of processes from 1 to 64';
+
+export const workersSchema = z.union([z.literal('auto'), z.int(WORKERS_HINT).min(1, WORKERS_HINT).max(64, WORKERS_HINT)], {
+  error: WORKERS_HINT,
 }).default(1).describe('Processes that serve requests: a number, or auto (one per CPU core). With more than 1, a supervisor process manages certificates and the admin endpoint and replaces a worker that dies. Default 1: one process.');
 
 export type Workers = z.output<typeof workersSchema>;

@@ -210,3 +210,16 @@ describe('workers: 2 that cannot listen', () => {
     }
   });
 });
+
+describe('--workers', () => {
+  it('is auto or 1 to 64, on the one-liner and over a config file', async () => {
+    const { file } = writeConfig('sites: []\n');
+    const bad = await runEdge(['check', '-c', file, '--workers', 'many']);
+    assert.deepEqual([bad.code, bad.stderr], [1, 'edge: --workers: expected auto or a number from 1 to 64, got "many"\n']);
+    const oneLiner = await runEdge(['check', '--domain', 'a.example', '--workers', '0']);
+    assert.equal(oneLiner.code, 1);
+    assert.match(oneLiner.stderr, /^--workers: expected auto or a number of processes from 1 to 64\n$/);
+    const ok = await runEdge(['check', '--domain', 'a.example', '--tls', 'off', '--http-port', String(await freePort()), '--workers', 'auto']);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+});
