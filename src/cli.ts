@@ -5,11 +5,14 @@ import { readFileSync } from 'node:fs';
 import { configFromFlags, DEFAULT_UPSTREAM, type OneLinerFlags } from './config/flags.ts';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
 import { checkEnvironment } from './config/check.ts';
+import { parseWorkersFlag, workerCount } from './config/ops-schema.ts';
+import { Supervisor, WorkerStartError } from './ops/supervisor.ts';
 import { ConfigError, formatProblem } from './config/errors.ts';
 import { Edge } from './server/edge.ts';
 import { ListenError } from './server/listeners.ts';
 import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
 import { cacheCommand, CacheCommandError } from './ops/cache-command.ts';
+import { reloadCommand, ReloadCommandError } from './ops/reload-command.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -21,6 +24,8 @@ Usage:
   edge --domain NAME [--domain NAME ...] [--to UPSTREAM ...] [--static DIR] [options]
   edge run   [-c FILE]     serve the sites in FILE (default ${DEFAULT_CONFIG})
   edge check [-c FILE]     check FILE and this machine, like nginx -t; exit 1 on errors
+  edge reload [-c FILE]    zero-downtime reload of the edge running FILE (through its admin
+                           endpoint); prints the errors and exits 1 if FILE is invalid
   edge certs [list] [-c FILE]       every certificate: issuer, expiry, next renewal, last error
   edge certs renew NAME [-c FILE]   renew NAME now (asks the running edge)
   edge cache [stats] [-c FILE]      the running edge's caches: entries, size, hits, misses
@@ -45,6 +50,8 @@ One-liner options:
   --acme-ca-root FILE  extra root to trust for the ACME server (a private CA, Pebble)
   --admin ADDR         admin endpoint: host:port, unix:/path or off (default 127.0.0.1:2019)
   --bind ADDR          address to listen on (default: all; repeat for more)
+  --workers N|auto     worker processes (default 1: one process; auto: one per CPU core);
+                       also overrides workers: in a config file
   --access-log WHERE   stdout, stderr, off or a file (default stdout)
   --log-format FMT     combined or json (default combined)
 
@@ -57,7 +64,8 @@ Examples:
   edge check -c conf/edge.yaml
   edge run -c conf/edge.yaml
 
-Signals: SIGTERM/SIGINT stop gracefully (in-flight requests finish), SIGUSR1 reopens log files.
+Signals: SIGTERM/SIGINT stop gracefully (in-flight requests finish), SIGHUP reloads the config
+file (like edge reload), SIGUSR1 reopens log files.
 `;
 
 const OPTIONS = {
@@ -79,6 +87,7 @@ const OPTIONS = {
   'acme-ca': { type: 'string' },
   'acme-ca-root': { type: 'string' },
   admin: { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -108,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(load(values, command));
       case 'check':
         return await check(load(values, 'check'));
+      case 'reload':
+        return await reloadCommand(load(values, 'reload'), values.config ?? DEFAULT_CONFIG, (text) => process.stdout.write(text));
       case 'certs':
         await certsCommand(positionals.slice(1), load(values, 'certs'), (text) => process.stdout.write(text));
         return 0;
@@ -119,12 +130,13 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
-    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof CacheCommandError) return fail(err.message);
+    if (err instanceof ReloadCommandError) return fail(err.message, false);
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError) return fail(err.message);
     throw err;
   }
 }
 
-function load(values: { config?: string } & OneLinerFlags, command: string): LoadedConfig {
+function load(values: { config?: string; workers?: string } & OneLinerFlags, command: string): LoadedConfig {
   const oneLiner = values.domain !== undefined || values.to !== undefined || values.static !== undefined;
   if (values.config !== undefined && oneLiner) throw new UsageError('use either -c FILE or --domain/--to/--static, not both');
   if (oneLiner || command === 'serve') {
@@ -134,7 +146,13 @@ function load(values: { config?: string } & OneLinerFlags, command: string): Loa
   const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
-  return loadConfigFile(values.config ?? DEFAULT_CONFIG);
+  const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);
+  if (values.workers !== undefined) {
+    const workers = parseWorkersFlag(values.workers);
+    if (workers === undefined) throw new UsageError(`--workers: expected auto or a number from 1 to 64, got "${values.workers}"`);
+    loaded.config.workers = workers;
+  }
+  return loaded;
 }
 
 async function check(loaded: LoadedConfig): Promise<number> {
@@ -150,12 +168,15 @@ function displayName(loaded: LoadedConfig): string {
 }
 
 async function run(loaded: LoadedConfig): Promise<number> {
-  const edge = await Edge.start(loaded.config, {
-    source: loaded.files[0] ? displayName(loaded) : 'command line',
-    version: VERSION,
-  });
+  const opts = { source: loaded.files[0] ? displayName(loaded) : 'command line', version: VERSION, file: loaded.files[0] };
+  const count = workerCount(loaded.config.workers);
+  // workers: 1 stays one process, without a supervisor
+  const edge = count > 1 ? await Supervisor.start(loaded.config, { ...opts, count }) : await Edge.start(loaded.config, opts);
   process.on('SIGUSR1', () => edge.reopenLogs());
-  process.on('SIGHUP', () => edge.logger.warn('SIGHUP ignored: this version has no live reload; restart edge to apply config changes'));
+  process.on('SIGHUP', () => {
+    edge.logger.info('SIGHUP received: reloading');
+    void edge.reloader.reload();
+  });
   process.on('uncaughtException', (err) => {
     edge.logger.error(`internal error, stopping: ${err.stack ?? err.message}`);
     edge.logger.flushSync();

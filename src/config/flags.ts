@@ -21,6 +21,7 @@ export interface OneLinerFlags {
   'acme-ca'?: string;
   'acme-ca-root'?: string;
   admin?: string;
+  workers?: string;
 }
 
 export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
@@ -41,6 +42,7 @@ const FLAG_OF: [RegExp, string][] = [
   [/^acme\.ca/, '--acme-ca'],
   [/^bind/, '--bind'],
   [/^admin/, '--admin'],
+  [/^workers/, '--workers'],
   [/^log\.access/, '--access-log'],
   [/^log\.format/, '--log-format'],
 ];
@@ -74,6 +76,7 @@ export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
   if (flags['https-port'] !== undefined) raw.https_port = port(flags['https-port']);
   if (flags.storage !== undefined) raw.storage = flags.storage;
   if (flags.admin !== undefined) raw.admin = flags.admin;
+  if (flags.workers !== undefined) raw.workers = flags.workers === 'auto' ? 'auto' : port(flags.workers);
   const acme = {
     ...(flags.email !== undefined ? { email: flags.email } : {}),
     ...(flags['acme-ca'] !== undefined ? { ca: flags['acme-ca'] } : {}),

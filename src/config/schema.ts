@@ -8,6 +8,7 @@ import { acmeSchema, checkSiteTls, siteTlsFields } from './tls-schema.ts';
 import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.ts';
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
 import { storageSchema } from './storage-schema.ts';
+import { workersSchema } from './ops-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -105,7 +106,8 @@ export const configSchema = z.strictObject({
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
-  grace_period: duration('On stop, how long in-flight requests may take to finish before connections are closed.', '30s'),
+  grace_period: duration('On stop or reload, how long in-flight requests and WebSockets may take to finish before they are cut.', '30s'),
+  workers: workersSchema,
   admin: z.string().default('127.0.0.1:2019').refine((v) => v === 'off' || v.startsWith('unix:/') || /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(v), {
     message: 'admin must be host:port, unix:/path or off',
   }).describe('Admin endpoint (health, certificates): host:port, unix:/path, or off. Keep it off public addresses. Default 127.0.0.1:2019.'),

@@ -52,7 +52,11 @@ export function certView(state: ManagedState): CertView {
 
 const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
 
-export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger, routes: readonly AdminRoute[] = []): Server {
+/** `routes` is asked on each request: a reload replaces the routes the config's actions contribute. */
+/** What /health adds to the identity; `status: 'down'` answers 503. */
+export type HealthReport = () => { status: 'ok' | 'degraded' | 'down'; [key: string]: unknown };
+
+export function createAdminServer(identity: AdminIdentity, certificates: CertManager | undefined, logger: Logger, routes: () => readonly AdminRoute[] = () => [], health?: HealthReport): Server {
   const send = (res: ServerResponse, status: number, body: unknown, contentType?: string) => {
     const text = contentType ? String(body) : `${JSON.stringify(body, null, 2)}\n`;
     res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -65,7 +69,8 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
       return;
     }
     if (req.method === 'GET' && url.pathname === '/health') {
-      send(res, 200, { status: 'ok', ...identity });
+      const report = health?.() ?? { status: 'ok' };
+      send(res, report.status === 'down' ? 503 : 200, { ...identity, ...report });
     } else if (req.method === 'GET' && url.pathname === '/certs') {
       send(res, 200, { ...identity, certificates: certificates?.states().map(certView) ?? [] });
     } else if (req.method === 'POST' && url.pathname === '/certs/renew') {
@@ -82,9 +87,10 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
         send(res, 409, { error: (err as Error).message });
       }
     } else {
-      const route = routes.find((r) => r.method === req.method && r.path === url.pathname);
+      const current = routes();
+      const route = current.find((r) => r.method === req.method && r.path === url.pathname);
       if (!route) {
-        const known = ['GET /health', 'GET /certs', 'POST /certs/renew?name=NAME', ...routes.map((r) => `${r.method} ${r.path}`)];
+        const known = ['GET /health', 'GET /certs', 'POST /certs/renew?name=NAME', ...current.map((r) => `${r.method} ${r.path}`)];
         send(res, 404, { error: `no ${req.method} ${url.pathname} here; try ${known.join(', ')}` });
         return;
       }

@@ -38,7 +38,7 @@ export class LogSink {
     const data = this.pending.join('');
     this.pending = [];
     if (this.stream) {
-      this.stream.write(data);
+      writeLines(this.stream, data);
       return;
     }
     this.writing = true;
@@ -65,7 +65,32 @@ export class LogSink {
     if (this.pending.length === 0) return;
     const data = this.pending.join('');
     this.pending = [];
-    if (this.stream) writeSync(this.stream === process.stdout ? 1 : 2, data);
+    if (this.stream) writeLines({ write: (chunk: string) => writeSync(this.stream === process.stdout ? 1 : 2, chunk) }, data);
     else writeSync(this.fd!, data);
+  }
+}
+
+/**
+ * A pipe write of up to PIPE_BUF bytes is atomic: with workers sharing stdout (a pipe to docker or
+ * journald), writes of whole lines at most that long never interleave mid-line with another
+ * process's. Node writes to pipes synchronously on Linux, one write(2) per call.
+ */
+const PIPE_BUF = 4096;
+
+function writeLines(stream: { write(chunk: string): unknown }, data: string): void {
+  if (data.length <= PIPE_BUF / 4 || Buffer.byteLength(data) <= PIPE_BUF) {
+    stream.write(data);
+    return;
+  }
+  let start = 0;
+  while (start < data.length) {
+    // cut at the last newline within the limit (in UTF-16 units: a quarter of the bytes is safe)
+    let end = Math.min(data.length, start + PIPE_BUF / 4);
+    if (end < data.length) {
+      const nl = data.lastIndexOf('\n', end - 1);
+      end = nl >= start ? nl + 1 : end;
+    }
+    stream.write(data.slice(start, end));
+    start = end;
   }
 }

@@ -1,10 +1,12 @@
 // The request path: Host → site, path → route, then the route's action; on plain HTTP, ACME
 // challenges and redirects to HTTPS; on HTTPS, 421 for misdirected requests and HSTS. Also the
-// upgrade path (WebSockets), the access log entry for each request, and the count of requests
-// in flight that a graceful stop waits for.
+// upgrade path (WebSockets), the access log entry for each request, and the counts of requests
+// in flight that a graceful stop (all of them) and a reload (those of the old config) wait for.
 
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import type { Generation } from './generation.ts';
+import type { InFlight } from './in-flight.ts';
 import type { AccessLog } from '../ops/access-log.ts';
 import type { RequestMetrics } from '../ops/metrics.ts';
 import { assignRequestId } from '../ops/request-id.ts';
@@ -27,18 +29,18 @@ export interface SchemeOptions {
 type Resolved = { site: SiteEntry<Action>; route: RouteEntry<Action> } | number;
 
 export class RequestHandler {
-  readonly router: Router<Action>;
+  /** The config new requests are served by; a reload replaces it. */
+  current: Generation;
   private readonly access: AccessLog | undefined;
   private readonly scheme: SchemeOptions;
-  /** Requests and upgraded connections not yet finished. */
-  inFlight = 0;
+  /** Every request and upgraded connection not yet finished, whatever its generation. */
+  private readonly all: InFlight;
   /** Set when edge is stopping: responses close their connections. */
   draining = false;
-  private readonly upgraded = new Set<Duplex>();
-  private onIdle: (() => void) | undefined;
 
-  constructor(router: Router<Action>, access: AccessLog | undefined, scheme: SchemeOptions) {
-    this.router = router;
+  constructor(current: Generation, all: InFlight, access: AccessLog | undefined, scheme: SchemeOptions) {
+    this.current = current;
+    this.all = all;
     this.access = access;
     this.scheme = scheme;
   }
@@ -47,8 +49,14 @@ export class RequestHandler {
     res.startedAt = performance.now();
     res.client = req.socket.remoteAddress ?? '-';
     assignRequestId(req);
-    this.inFlight++;
-    res.on('close', () => this.finished(req, res));
+    const generation = this.current;
+    this.all.enter();
+    generation.inFlight.enter();
+    res.on('close', () => {
+      this.finished(req, res);
+      generation.inFlight.leave();
+      this.all.leave();
+    });
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
     const te = req.headers['transfer-encoding'];
     // Node strips only the chunked framing; another coding (gzip, chunked) would reach the
@@ -57,13 +65,13 @@ export class RequestHandler {
       sendStatus(res, 501, { close: true });
       return;
     }
-    if (this.scheme.challenges && this.answerChallenge(req, res)) return;
-    this.dispatch(req, res);
+    if (this.scheme.challenges && this.answerChallenge(req, res, generation)) return;
+    this.dispatch(req, res, generation);
   };
 
   /** Everything after the ACME challenge check: routing, redirects, the route's action. */
-  private dispatch(req: EdgeRequest, res: EdgeRes): void {
-    const resolved = this.resolve(req);
+  private dispatch(req: EdgeRequest, res: EdgeRes, generation: Generation): void {
+    const resolved = this.resolve(req, generation.router);
     if (typeof resolved === 'number') {
       sendStatus(res, resolved);
       return;
@@ -77,7 +85,7 @@ export class RequestHandler {
         return;
       }
     } else {
-      if (this.misdirected(req, resolved.site)) {
+      if (this.misdirected(req, resolved.site, generation.router)) {
         sendStatus(res, 421);
         return;
       }
@@ -98,8 +106,9 @@ export class RequestHandler {
   readonly onUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer): void => {
     const startedAt = performance.now();
     assignRequestId(req);
-    this.inFlight++;
-    this.upgraded.add(socket);
+    const generation = this.current;
+    this.all.enterUpgraded(socket);
+    generation.inFlight.enterUpgraded(socket);
     socket.on('error', noop);
     let logged = false;
     let site = UNMATCHED;
@@ -110,18 +119,13 @@ export class RequestHandler {
       this.access?.log(req, req.socket.remoteAddress ?? '-', status, 0, startedAt, upstream);
       this.scheme.metrics?.record(site, route, status, 0, (performance.now() - startedAt) / 1000);
     };
-    socket.once('close', () => {
-      this.upgraded.delete(socket);
-      this.inFlight--;
-      this.checkIdle();
-    });
-    const resolved = this.resolve(req);
+    const resolved = this.resolve(req, generation.router);
     let status = typeof resolved === 'number' ? resolved : resolved.route.handler.upgrade ? 0 : 404;
     if (typeof resolved !== 'number') {
       site = resolved.site.name;
       route = resolved.route.pattern;
       if (this.scheme.scheme === 'http' && resolved.site.policy.redirect) status = 403;
-      else if (this.scheme.scheme === 'https' && this.misdirected(req, resolved.site)) status = 421;
+      else if (this.scheme.scheme === 'https' && this.misdirected(req, resolved.site, generation.router)) status = 421;
     }
     if (status !== 0 || typeof resolved === 'number') {
       socket.end(rawStatus(status));
@@ -131,25 +135,8 @@ export class RequestHandler {
     resolved.route.handler.upgrade!(req, socket, head, done);
   };
 
-  /** Resolves when nothing is in flight; calls after `graceMs` force the issue. */
-  drain(graceMs: number): Promise<boolean> {
-    this.draining = true;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.onIdle = undefined;
-        for (const socket of this.upgraded) socket.destroy();
-        resolve(false);
-      }, graceMs);
-      this.onIdle = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.checkIdle();
-    });
-  }
-
   /** The site and route for a request, or the status to answer with when there is none. */
-  private resolve(req: EdgeRequest): Resolved {
+  private resolve(req: EdgeRequest, router: Router<Action>): Resolved {
     let url = req.url!;
     if (url.charCodeAt(0) !== 47 /* / */) {
       const absolute = absoluteForm(url);
@@ -157,7 +144,7 @@ export class RequestHandler {
       req.headers.host = absolute.host;
       req.url = url = absolute.path;
     }
-    const site = this.router.site(requestHost(req));
+    const site = router.site(requestHost(req));
     // under TLS the handshake already named a site: a Host edge does not serve was misdirected
     if (site === undefined) return this.scheme.scheme === 'https' ? 421 : 404;
     let path: string;
@@ -172,7 +159,7 @@ export class RequestHandler {
   }
 
   /** True if the request is an ACME challenge this instance answers, now or after a shared look-up. */
-  private answerChallenge(req: EdgeRequest, res: EdgeRes): boolean {
+  private answerChallenge(req: EdgeRequest, res: EdgeRes, generation: Generation): boolean {
     const challenges = this.scheme.challenges!;
     const path = pathOf(req.url!);
     const answer = challenges.httpAnswer(path);
@@ -184,7 +171,7 @@ export class RequestHandler {
     // in a fleet: another instance's challenge, or, if none, the request goes on as usual
     void challenges.sharedHttpAnswer(path).then((shared) => {
       if (shared !== undefined) sendChallenge(res, shared);
-      else this.dispatch(req, res);
+      else this.dispatch(req, res, generation);
     });
     return true;
   }
@@ -198,26 +185,16 @@ export class RequestHandler {
   }
 
   /** The TLS server name picked another site than the Host header does (RFC 9110 15.5.20). */
-  private misdirected(req: EdgeRequest, site: SiteEntry<Action>): boolean {
+  private misdirected(req: EdgeRequest, site: SiteEntry<Action>, router: Router<Action>): boolean {
     const servername = (req.socket as TLSSocket).servername;
-    return typeof servername === 'string' && this.router.site(servername) !== site;
+    return typeof servername === 'string' && router.site(servername) !== site;
   }
 
   private finished(req: EdgeRequest, res: EdgeRes): void {
-    this.inFlight--;
     // 499, as nginx logs it: the client closed the connection before the response was complete
     const status = res.writableFinished ? res.statusCode : 499;
     this.access?.log(req, res.client, status, res.bodyBytes, res.startedAt, res.upstream);
     this.scheme.metrics?.record(res.site, res.route, status, res.bodyBytes, (performance.now() - res.startedAt) / 1000);
-    if (this.draining) this.checkIdle();
-  }
-
-  private checkIdle(): void {
-    if (this.inFlight === 0 && this.onIdle) {
-      const idle = this.onIdle;
-      this.onIdle = undefined;
-      idle();
-    }
   }
 }
 

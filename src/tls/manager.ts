@@ -44,6 +44,10 @@ interface Entry extends ManagedState {
   nextAri?: Date;
   /** When this process last obtained or picked up a new certificate for the entry. */
   issuedAt?: Date;
+  /** Added at a handshake (on-demand TLS) rather than from the config's list. */
+  onDemand?: boolean;
+  /** Dropped by a reload: an attempt still under way must not install or reschedule it. */
+  dropped?: boolean;
   busy?: Promise<void>;
   /** Obtained while storage could not take it: written as soon as storage is back. */
   unsaved?: { certPem: string; keyPem: string };
@@ -57,10 +61,12 @@ export interface ManagerOptions {
   acme?: AcmeIssuer;
   acmeCaRoot?: string;
   preflight: boolean;
-  /** Hears each certificate installed (the listener sets its no-SNI default from IP ones). */
+  /** Hears each certificate installed (the listener sets its no-SNI default from IP ones; the supervisor relays it to workers). */
   onInstall?: (cert: ServedCertificate) => void;
   /** Hears each new certificate written to storage (a fleet tells the other instances). */
   onStored?: (name: string) => void;
+  /** Hears names dropped by a reload. */
+  onRemove?: (names: string[]) => void;
 }
 
 export class CertManager {
@@ -113,7 +119,7 @@ export class CertManager {
   async addOnDemand(name: string): Promise<void> {
     let entry = this.entries.find((e) => e.name === name);
     if (!entry) {
-      entry = { name, names: [name], source: 'acme', random: Math.random() };
+      entry = { name, names: [name], source: 'acme', random: Math.random(), onDemand: true };
       this.entries.push(entry);
       const stored = await this.loadStored(entry);
       if (stored && stored.notAfter > new Date()) this.install(entry, stored);
@@ -124,6 +130,42 @@ export class CertManager {
     }
     if (!entry.cert) throw new Error(entry.lastError ?? `no certificate for ${name}`);
     this.kick(entry);
+  }
+
+  /**
+   * A reloaded config's list: certificates for new names are installed from storage or obtained,
+   * those for names no longer served are dropped (the handshake then fails for them), and files
+   * are read again (they may have been replaced). On-demand ones stay while `keepOnDemand`.
+   */
+  async update(sources: CertSource[], keepOnDemand: boolean): Promise<{ added: string[]; removed: string[] }> {
+    const key = (s: CertSource) => (s.kind === 'files' ? `files ${s.names.join(',')} ${s.cert} ${s.key}` : `${s.kind} ${s.name}`);
+    const entryKey = (e: Entry) => (e.files ? `files ${e.names.join(',')} ${e.files.cert} ${e.files.key}` : `${e.source} ${e.name}`);
+    const wanted = new Set(sources.map(key));
+    const removed = this.entries.filter((e) => e.files || (e.onDemand ? !keepOnDemand : !wanted.has(entryKey(e))));
+    for (const entry of removed) {
+      entry.dropped = true;
+      clearTimeout(entry.timer);
+      this.entries.splice(this.entries.indexOf(entry), 1);
+    }
+    const kept = new Set(this.entries.map(entryKey));
+    const added = sources.filter((s) => !kept.has(key(s))).map((s): Entry => s.kind === 'files'
+      ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
+      : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
+    // names still served by a kept or added entry must not lose their certificate in between
+    const served = new Set([...this.entries, ...added].flatMap((e) => e.names));
+    const gone = removed.flatMap((e) => e.names).filter((n) => !served.has(n));
+    this.opts.table.delete(gone);
+    this.opts.onRemove?.(gone);
+    this.entries.push(...added);
+    for (const entry of added) {
+      if (entry.files) await this.loadFiles(entry);
+      else {
+        const stored = await this.loadStored(entry);
+        if (stored) this.install(entry, stored);
+        this.kick(entry);
+      }
+    }
+    return { added: added.filter((e) => !e.files).map((e) => e.name), removed: gone };
   }
 
   /** Obtains a new certificate for `name` now, whatever its schedule says. */
@@ -228,6 +270,7 @@ export class CertManager {
   }
 
   private install(entry: Entry, cert: ServedCertificate): void {
+    if (entry.dropped) return;
     if (entry.cert) entry.issuedAt = new Date();
     entry.cert = cert;
     this.opts.table.set(entry.names, secureContext(cert));
@@ -236,6 +279,7 @@ export class CertManager {
 
   /** Starts a check unless one is under way; `busy` lets settled() and renew() wait for it. */
   private kick(entry: Entry): void {
+    if (entry.dropped) return;
     entry.busy ??= this.check(entry)
       .catch((err: Error) => {
         // storage unreachable (the ledger, the lock): the certificate held keeps serving

@@ -26,6 +26,7 @@ describe('loadConfigFile', () => {
       https_port: 443,
       bind: [],
       grace_period: 30_000,
+      workers: 1,
       admin: '127.0.0.1:2019',
       storage: './certs',
       acme: { ca: 'letsencrypt', challenges: ['http-01', 'tls-alpn-01'], preflight: true },

@@ -1,0 +1,47 @@
+// One config's request path: its router with the route actions built from it, the admin routes
+// and metric sources those actions contribute, and their cleanup. A reload builds a new generation
+// and retires the old one once the requests and WebSockets that started on it are done.
+
+import type { Config } from '../config/schema.ts';
+import type { AdminRoute } from '../ops/admin.ts';
+import type { Logger } from '../ops/log.ts';
+import type { MetricSource } from '../ops/metric-sample.ts';
+import { Pools } from '../proxy/pools.ts';
+import { AgentPool } from '../proxy/upstream.ts';
+import type { Action } from './actions.ts';
+import { buildAction, type BuildContext } from './build.ts';
+import { InFlight } from './in-flight.ts';
+import { Router } from './router.ts';
+
+export class Generation {
+  readonly config: Config;
+  readonly router: Router<Action>;
+  readonly adminRoutes: AdminRoute[] = [];
+  readonly metrics: MetricSource[] = [];
+  /** Requests and WebSockets that started on this generation. */
+  readonly inFlight = new InFlight();
+  private readonly closers: (() => void)[] = [];
+  private readonly agents = new AgentPool();
+  private retired: Promise<boolean> | undefined;
+
+  constructor(config: Config, logger: Logger) {
+    this.config = config;
+    const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
+    // named pools (and their health state) belong to the generation: a reload starts them afresh
+    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry) };
+    this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
+  }
+
+  /**
+   * Waits for what started on this generation to finish, up to `graceMs`, then closes its
+   * actions and upstream connections. True when nothing had to be cut.
+   */
+  retire(graceMs: number): Promise<boolean> {
+    this.retired ??= this.inFlight.idle(graceMs).then((clean) => {
+      for (const close of this.closers) close();
+      this.agents.destroy();
+      return clean;
+    });
+    return this.retired;
+  }
+}

@@ -1,0 +1,90 @@
+// Certificate management for a config: the certificate manager (local CA, ACME, files) and
+// on-demand TLS, wired to where certificates and challenge answers go. One per host: the
+// one-process edge, or the supervisor of the workers.
+
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.ts';
+import { directoryUrl } from '../config/tls-schema.ts';
+import type { Logger } from '../ops/log.ts';
+import { AcmeIssuer } from './acme.ts';
+import type { Challenges } from './challenges.ts';
+import type { ServedCertificate } from './context.ts';
+import { CertManager } from './manager.ts';
+import { OnDemand } from './on-demand.ts';
+import { certificatePlan } from './plan.ts';
+import type { CertificateTable } from './sni.ts';
+import { Fleet } from './fleet.ts';
+import { openStorage } from './storage/open.ts';
+import { RedisStorage } from './storage/redis.ts';
+
+export interface CertificateSinks {
+  logger: Logger;
+  table: CertificateTable;
+  challenges: Challenges;
+  onInstall?: (cert: ServedCertificate) => void;
+  onRemove?: (names: string[]) => void;
+  /** Whether a tls: on_demand site of the current config serves the name. */
+  coversOnDemand: (name: string) => boolean;
+}
+
+export interface Certificates {
+  manager: CertManager;
+  onDemand: OnDemand | undefined;
+  /** Stops renewals, and in a fleet the propagation and the Redis connection. */
+  stop(): void;
+}
+
+/** True when the config needs the HTTPS listener. */
+export function usesTls(config: Config): boolean {
+  return certificatePlan(config.sites).length > 0 || config.sites.some((s) => s.tls === 'on_demand');
+}
+
+/** True when the config needs an ACME account. */
+export function usesAcme(config: Config): boolean {
+  return certificatePlan(config.sites).some((p) => p.kind === 'acme') || config.sites.some((s) => s.tls === 'on_demand');
+}
+
+export function createCertificates(config: Config, sinks: CertificateSinks): Certificates | undefined {
+  if (!usesTls(config)) return undefined;
+  const storage = openStorage(config.storage);
+  // in a fleet, challenge answers and new certificates are shared with the other instances
+  const fleet = storage instanceof RedisStorage ? new Fleet(storage, sinks.challenges, sinks.logger) : undefined;
+  const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
+  const acme = usesAcme(config)
+    ? new AcmeIssuer({
+        directoryUrl: directoryUrl(config.acme.ca),
+        caRoot,
+        email: config.acme.email,
+        eab: config.acme.eab && { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmac_key },
+        profile: config.acme.profile,
+        challenges: config.acme.challenges,
+      }, storage, sinks.challenges)
+    : undefined;
+  const manager = new CertManager({
+    sources: certificatePlan(config.sites),
+    storage,
+    table: sinks.table,
+    logger: sinks.logger,
+    acme,
+    acmeCaRoot: caRoot,
+    preflight: config.acme.preflight,
+    onInstall: sinks.onInstall,
+    onRemove: sinks.onRemove,
+    onStored: fleet && ((name) => fleet.announce(name)),
+  });
+  fleet?.attach(manager);
+  const ask = config.acme.on_demand;
+  const onDemand = ask && new OnDemand({
+    ask: ask.ask,
+    burst: ask.burst,
+    intervalMs: ask.interval,
+    covers: sinks.coversOnDemand,
+    obtain: (name) => manager.addOnDemand(name),
+  });
+  const stop = () => {
+    manager.stop();
+    fleet?.stop();
+    storage.close?.();
+  };
+  return { manager, onDemand, stop };
+}

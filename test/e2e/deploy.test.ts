@@ -1,0 +1,151 @@
+// The deployment files without a Docker engine or systemd (neither runs here): the Dockerfile's
+// final stage is laid out in a temp dir as its COPY lines say and its ENTRYPOINT + CMD and
+// HEALTHCHECK are run there; the systemd unit's ExecStart and ExecReload are run with the paths
+// moved to this checkout; the compose example's socket path is the one Gunicorn binds and edge
+// proxies to. Not covered: the image build itself (npm ci in node:24-slim), Docker's port and
+// volume handling, systemd's sandboxing, Gunicorn and Flask.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { freePort, logMessages, ROOT, waitFor } from '../helpers/edge.ts';
+import { fetchRaw } from '../helpers/http.ts';
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+/** Dockerfile instructions with continuation lines joined and comments dropped. */
+const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+const finalStage = instructions.slice(instructions.findLastIndex((l) => l.startsWith('FROM ')));
+const exec = (instruction: string) => JSON.parse(finalStage.find((l) => l.startsWith(`${instruction} `))!.slice(instruction.length + 1).replace(/^CMD /, ''));
+
+function run(command: string[], cwd: string): ReturnType<typeof spawn> {
+  const [bin, ...args] = command;
+  return spawn(bin === 'node' ? process.execPath : bin!, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Starts a command that runs edge and resolves once its banner is out, with its stderr so far. */
+async function started(proc: ReturnType<typeof spawn>): Promise<() => string> {
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  proc.stdout!.resume();
+  await waitFor(() => /listening/.test(stderr) || proc.exitCode !== null, () => `edge to start:\n${stderr}`, 30_000);
+  assert.equal(proc.exitCode, null, stderr);
+  return () => stderr;
+}
+
+function testConfig(port: number, admin: number, storage: string): string {
+  return `http_port: ${port}\nbind: 127.0.0.1\nadmin: 127.0.0.1:${admin}\nstorage: ${storage}\nsites:\n  - hosts: [test.example]\n    tls: off\n    routes: [{ respond: { body: "from the image\\n" } }]\n`;
+}
+
+describe('Dockerfile', () => {
+  it('is multi-stage on node:24-slim, runs as a non-root user, keeps certs/ in a volume, exposes 80 and 443', () => {
+    const froms = instructions.filter((l) => l.startsWith('FROM '));
+    assert.ok(froms.length >= 2, 'multi-stage');
+    for (const f of froms) assert.match(f, /^FROM node:24-slim\b/);
+    const user = finalStage.find((l) => l.startsWith('USER '));
+    assert.ok(user && !/^USER (root|0)\b/.test(user), 'a USER that is not root');
+    assert.ok(finalStage.findIndex((l) => l.startsWith('USER ')) > finalStage.findIndex((l) => l.startsWith('RUN ')), 'USER after the last RUN');
+    assert.deepEqual(exec('VOLUME'), ['/app/certs']);
+    assert.ok(finalStage.includes('EXPOSE 80 443'));
+    assert.match(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!, /\/health/);
+    assert.ok(finalStage.some((l) => /^COPY --from=\S+ \/app\/node_modules/.test(l)), 'dependencies from the first stage');
+  });
+
+  it("stand-in run: the final stage's files, ENTRYPOINT + CMD and HEALTHCHECK work in a temp dir", async () => {
+    const app = mkdtempSync(join(tmpdir(), 'edge-image-'));
+    for (const line of finalStage.filter((l) => l.startsWith('COPY '))) {
+      const parts = line.split(/\s+/).slice(1);
+      if (parts[0]!.startsWith('--from=')) {
+        // stand-in for the deps stage's npm ci --omit=dev: this checkout's installed tree
+        symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+        continue;
+      }
+      const dest = parts.at(-1)!.replace(/^\.\//, '');
+      for (const src of parts.slice(0, -1)) cpSync(join(ROOT, src), join(app, dest === '' || dest.endsWith('/') ? src : dest), { recursive: true });
+    }
+    mkdirSync(join(app, 'certs'));
+    const port = await freePort();
+    const admin = await freePort();
+    // what a user mounts at /etc/edge/edge.yaml
+    const config = join(app, 'edge.yaml');
+    writeFileSync(config, testConfig(port, admin, './certs'));
+    const command = [...exec('ENTRYPOINT'), ...exec('CMD')];
+    assert.deepEqual(command, ['node', 'bin/edge.js', 'run', '-c', '/etc/edge/edge.yaml']);
+    const edge = run(command.map((a) => (a === '/etc/edge/edge.yaml' ? config : a)), app);
+    try {
+      await started(edge);
+      assert.equal((await fetchRaw(port, '/')).text, 'from the image\n');
+      const check = JSON.parse(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!.replace(/^.* CMD /, '')) as string[];
+      const withPort = check.map((a) => a.replace('127.0.0.1:2019', `127.0.0.1:${admin}`));
+      const healthy = spawnSync(process.execPath, withPort.slice(1), { cwd: app, timeout: 20_000 });
+      assert.equal(healthy.status, 0, healthy.stderr.toString());
+      edge.kill('SIGTERM');
+      await new Promise((r) => edge.once('exit', r));
+      const unhealthy = spawnSync(process.execPath, withPort.slice(1), { cwd: app, timeout: 20_000 });
+      assert.equal(unhealthy.status, 1, 'the check fails once edge is gone');
+    } finally {
+      edge.kill('SIGKILL');
+    }
+  });
+});
+
+describe('scripts/edge.service', () => {
+  const unit = readFileSync(join(ROOT, 'scripts', 'edge.service'), 'utf8');
+  const values = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!);
+
+  it('restarts always, binds low ports without root, reloads with SIGHUP, and is sandboxed', () => {
+    assert.deepEqual(values('Restart'), ['always']);
+    assert.deepEqual(values('AmbientCapabilities'), ['CAP_NET_BIND_SERVICE']);
+    assert.deepEqual(values('ExecReload'), ['/bin/kill -HUP $MAINPID']);
+    assert.deepEqual(values('ProtectSystem'), ['strict']);
+    assert.deepEqual(values('NoNewPrivileges'), ['true']);
+    assert.deepEqual(values('ReadWritePaths'), ['/var/lib/edge']);
+    assert.notDeepEqual(values('User'), ['root']);
+    assert.deepEqual(values('MemoryDenyWriteExecute'), [], "V8's JIT needs writable executable memory");
+  });
+
+  it('its ExecStartPre, ExecStart and ExecReload commands work (paths moved to this checkout)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-unit-'));
+    const port = await freePort();
+    const admin = await freePort();
+    const config = join(dir, 'edge.yaml');
+    writeFileSync(config, testConfig(port, admin, join(dir, 'certs')));
+    const local = (line: string) => line.replaceAll('/opt/edge', ROOT).replaceAll('/etc/edge/edge.yaml', config).split(' ');
+    const pre = local(values('ExecStartPre')[0]!);
+    const checked = spawnSync(pre[0]!, pre.slice(1), { cwd: ROOT, timeout: 30_000 });
+    assert.equal(checked.status, 0, checked.stderr.toString());
+    const start = local(values('ExecStart')[0]!);
+    const edge = spawn(start[0]!, start.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const stderr = await started(edge);
+      writeFileSync(config, testConfig(port, admin, join(dir, 'certs')).replace('from the image', 'reloaded'));
+      const reload = values('ExecReload')[0]!.replace('$MAINPID', String(edge.pid)).split(' ');
+      assert.equal(spawnSync(reload[0]!, reload.slice(1)).status, 0);
+      await waitFor(() => /config reloaded/.test(logMessages(stderr())), () => `reload logged:\n${stderr()}`, 15_000);
+      assert.equal((await fetchRaw(port, '/')).text, 'reloaded\n');
+    } finally {
+      edge.kill('SIGTERM');
+      await new Promise((r) => edge.once('exit', r));
+    }
+  });
+});
+
+describe('docker-compose.yml with the Flask example', () => {
+  it('edge and Gunicorn share the socket volume, and edge proxies to the socket Gunicorn binds', () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+    const mount = (service: string) => (compose.services[service].volumes as string[]).find((v) => v.startsWith('app-socket:'));
+    assert.equal(mount('app'), 'app-socket:/run/app');
+    assert.equal(mount('edge'), 'app-socket:/run/app');
+    assert.ok((compose.services.edge.volumes as string[]).some((v) => v === 'edge-certs:/app/certs'), 'certificates in a named volume');
+    const appDockerfile = readFileSync(join(ROOT, 'examples', 'flask', 'Dockerfile'), 'utf8');
+    const bind = /"--bind", "unix:([^"]+)"/.exec(appDockerfile)![1];
+    const { config } = loadConfigFile(join(ROOT, 'examples', 'flask', 'edge.yaml'));
+    assert.deepEqual(config.sites[0]!.routes[0]!.proxy!.to!.map((t) => t.address.name), [`unix:${bind}`]);
+    assert.equal(config.storage, '/app/certs');
+    assert.equal(config.admin, '127.0.0.1:2019', 'where the image HEALTHCHECK looks');
+  });
+});

@@ -1,0 +1,32 @@
+// What a reload applies in place and what needs a restart.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { configSchema } from '../../src/config/schema.ts';
+import { restartNeeded } from '../../src/config/reload-plan.ts';
+
+const config = (extra: object = {}) => configSchema.parse({ sites: [{ hosts: ['a.example'], tls: 'off', routes: [{ respond: { body: 'x' } }] }], ...extra });
+const same = { tls: [false, false] as [boolean, boolean], acme: [false, false] as [boolean, boolean] };
+
+describe('restartNeeded', () => {
+  it('nothing for sites, routes, body limits and grace_period', () => {
+    const next = configSchema.parse({
+      grace_period: '5s',
+      limits: { max_body_size: '1MiB', body_timeout: '10s' },
+      sites: [{ hosts: ['b.example'], tls: 'off', routes: [{ match: '/x/', respond: { body: 'y' } }] }],
+    });
+    assert.deepEqual(restartNeeded(config(), next, same), []);
+  });
+
+  it('one line per setting bound to sockets, logs or the ACME account', () => {
+    const next = config({ http_port: 8080, bind: '127.0.0.1', admin: 'off', log: { access: 'off' }, acme: { email: 'a@b.example' }, limits: { keepalive_timeout: '5s' } });
+    assert.deepEqual(restartNeeded(config(), next, same).map((l) => l.split(' ')[0]), ['http_port', 'bind', 'admin', 'log', 'acme', 'limits.keepalive_timeout']);
+    assert.equal(restartNeeded(config(), config({ http_port: 8080 }), same)[0], 'http_port changed (80 → 8080): restart edge to apply it');
+  });
+
+  it('the first TLS site, or the first ACME one, needs a listener or an account edge did not start with', () => {
+    assert.match(restartNeeded(config(), config(), { tls: [false, true], acme: [false, true] })[0]!, /HTTPS listener/);
+    assert.match(restartNeeded(config(), config(), { tls: [true, true], acme: [false, true] })[0]!, /ACME account/);
+    assert.deepEqual(restartNeeded(config(), config(), { tls: [true, false], acme: [true, false] }), []);
+  });
+});
