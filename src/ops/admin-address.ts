@@ -65,3 +65,21 @@ export function adminRequest(address: AdminAddress, method: string, path: string
 export function describeAdmin(address: AdminAddress): string {
   return address.kind === 'unix' ? `unix:${address.path}` : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
+
+/**
+ * Opens the admin endpoint at `spec` (an address or "off"). It is a convenience: if its address
+ * is taken, edge serves without it and says so. `line` describes the outcome for the banner.
+ */
+export async function openAdmin(spec: string, make: () => Server, warn: (message: string) => void): Promise<{ server: Server | undefined; line: string }> {
+  const address = parseAdminAddress(spec);
+  if (!address) return { server: undefined, line: 'off' };
+  const server = make();
+  try {
+    await listenAdmin(server, address);
+    return { server, line: describeAdmin(address) };
+  } catch (err) {
+    const line = `not started: ${describeAdmin(address)} ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use (another edge?)' : (err as Error).message}`;
+    warn(`admin endpoint ${line}; edge certs and edge reload cannot reach this instance`);
+    return { server: undefined, line };
+  }
+}

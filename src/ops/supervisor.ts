@@ -22,7 +22,7 @@ import { certificatePlan } from '../tls/plan.ts';
 import { createCertificates, usesAcme, usesTls, type Certificates } from '../tls/setup.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts';
-import { describeAdmin, listenAdmin, parseAdminAddress } from './admin-address.ts';
+import { openAdmin } from './admin-address.ts';
 import { restartPlan, LOOP_DEATHS, LOOP_WINDOW_MS } from './backoff.ts';
 import { certificateMetrics } from './cert-metrics.ts';
 import { Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
@@ -293,23 +293,14 @@ export class Supervisor {
   }
 
   private async startAdmin(): Promise<void> {
-    const address = parseAdminAddress(this.config.admin);
-    if (!address) return;
-    const server = createAdminServer(
+    const make = () => createAdminServer(
       { pid: process.pid, version: this.opts.version, config: this.opts.source, storage: storageLabel(this.config.storage) },
       this.certificates?.manager,
       this.logger,
       () => this.adminRoutes(),
       () => this.health(),
     );
-    try {
-      await listenAdmin(server, address);
-      this.admin = server;
-      this.adminLine = describeAdmin(address);
-    } catch (err) {
-      this.adminLine = `not started: ${describeAdmin(address)} ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use (another edge?)' : (err as Error).message}`;
-      this.logger.warn(`admin endpoint ${this.adminLine}; edge certs and edge reload cannot reach this instance`);
-    }
+    ({ server: this.admin, line: this.adminLine } = await openAdmin(this.config.admin, make, (m) => this.logger.warn(m)));
   }
 
   reopenLogs(): void {

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config/schema.ts';
 import { restartNeeded } from '../config/reload-plan.ts';
 import { createAdminServer, type AdminRoute } from '../ops/admin.ts';
-import { describeAdmin, listenAdmin, parseAdminAddress } from '../ops/admin-address.ts';
+import { openAdmin } from '../ops/admin-address.ts';
 import { certificateMetrics } from '../ops/cert-metrics.ts';
 import { Logger } from '../ops/log.ts';
 import { CONTENT_TYPE, metricsText, sampleFamilies } from '../ops/metrics.ts';
@@ -120,27 +120,14 @@ export class Edge {
     ];
   }
 
-  /** The admin endpoint is a convenience: if its address is taken, edge serves without it. */
   private async startAdmin(): Promise<void> {
-    const address = parseAdminAddress(this.config.admin);
-    if (!address) {
-      this.adminLine = 'off';
-      return;
-    }
-    const server = createAdminServer(
+    const make = () => createAdminServer(
       { pid: process.pid, version: this.opts.version, config: this.opts.source, storage: storageLabel(this.config.storage) },
       this.certificates?.manager,
       this.logger,
       () => this.adminRoutes(),
     );
-    try {
-      await listenAdmin(server, address);
-      this.admin = server;
-      this.adminLine = describeAdmin(address);
-    } catch (err) {
-      this.adminLine = `not started: ${describeAdmin(address)} ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use (another edge?)' : (err as Error).message}`;
-      this.logger.warn(`admin endpoint ${this.adminLine}; edge certs and edge reload cannot reach this instance`);
-    }
+    ({ server: this.admin, line: this.adminLine } = await openAdmin(this.config.admin, make, (m) => this.logger.warn(m)));
   }
 
   reopenLogs(): void {
