@@ -225,8 +225,9 @@ describe('the instance holding the lock killed mid-issuance', () => {
     await commonSerial(survivors, NAME, root, 30_000);
     const finished = Date.now() - killedAt;
     console.log(`# takeover: lock taken ${tookOver} ms after the SIGKILL, certificate served by both survivors after ${finished} ms (lease ${LEASE_MS} ms)`);
-    // the lease bounds the wait (plus a poll interval and a loaded machine's slack)
-    assert.ok(tookOver < LEASE_MS + 3000, `lock taken over after ${tookOver} ms`);
+    // the lease bounds the wait, plus a lock poll (at most 1 s) and the new order's round trip to
+    // Pebble before "ordering" is logged, on a machine other test suites keep busy
+    assert.ok(tookOver < LEASE_MS + 5000, `lock taken over after ${tookOver} ms`);
     assert.equal(survivors.filter(placed).length, 1);
     assert.equal(orders() - ordersBefore, 2, 'the dead holder\'s order and the successor\'s');
   });
