@@ -133,6 +133,8 @@ export class Edge {
     } catch (err) {
       for (const server of edge.servers) server.close();
       for (const listener of edge.secure) listener.front.close();
+      // e.g. a Redis connection, which would keep the process alive after the error
+      for (const close of edge.closers) close();
       edge.agents.destroy();
       throw err;
     }
