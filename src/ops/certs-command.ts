@@ -12,6 +12,8 @@ import { certificatePlan, nameFolder } from '../tls/plan.ts';
 import { renewalTime } from '../tls/renewal.ts';
 import { openStorage, storageLabel } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
+import { StorageUnavailableError } from '../tls/storage/redis.ts';
+import type { Storage } from '../tls/storage/storage.ts';
 import type { CertView } from './admin.ts';
 import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
 
@@ -65,8 +67,19 @@ async function askRunning(admin: AdminAddress, storage: string): Promise<Listing
 }
 
 async function readStorage(loaded: LoadedConfig): Promise<Listing> {
+  const storage = openStorage(loaded.config.storage);
+  try {
+    return await listStorage(loaded, storage);
+  } catch (err) {
+    if (err instanceof StorageUnavailableError) throw new CertsCommandError(err.message);
+    throw err;
+  } finally {
+    storage.close?.();
+  }
+}
+
+async function listStorage(loaded: LoadedConfig, storage: Storage): Promise<Listing> {
   const { config } = loaded;
-  const storage = openStorage(config.storage);
   const ledger = new Ledger(storage);
   const acmeFolder = issuerId(directoryUrl(config.acme.ca));
   const certificates: CertView[] = [];
@@ -90,7 +103,6 @@ async function readStorage(loaded: LoadedConfig): Promise<Listing> {
       lastError: record.lastError,
     });
   }
-  storage.close?.();
   return { storage: storageLabel(config.storage), certificates };
 }
 

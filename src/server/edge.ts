@@ -64,7 +64,13 @@ export class Edge {
       coversOnDemand: (name) => edge.serving.current.router.site(name)?.site.tls === 'on_demand',
     });
     const onDemand = certificates?.onDemand;
-    serving = await Serving.listen(config, edge.logger, { tls: certificates !== undefined, table, challenges, onDemand: onDemand && ((name) => onDemand.certificate(name)) });
+    try {
+      serving = await Serving.listen(config, edge.logger, { tls: certificates !== undefined, table, challenges, onDemand: onDemand && ((name) => onDemand.certificate(name)) });
+    } catch (err) {
+      // e.g. a Redis connection, which would keep the process alive after the error
+      certificates?.stop();
+      throw err;
+    }
     edge.serving = serving;
     edge.certificates = certificates;
     // listeners first, since HTTP-01 validation needs the HTTP port answering; the banner once

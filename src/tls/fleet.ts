@@ -15,11 +15,13 @@ export class Fleet {
   private readonly storage: RedisStorage;
   private manager: CertManager | undefined;
   private readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly pollMs: number;
   private poll: NodeJS.Timeout | undefined;
   private downSince: number | undefined;
 
-  constructor(storage: RedisStorage, challenges: Challenges, logger: Logger) {
+  constructor(storage: RedisStorage, challenges: Challenges, logger: Logger, opts: { pollMs?: number } = {}) {
     this.storage = storage;
+    this.pollMs = opts.pollMs ?? POLL_MS;
     challenges.share(storage);
     storage.onStatus((status) => {
       if (!status.up) {
@@ -40,7 +42,7 @@ export class Fleet {
       const notice = parseNotice(message);
       if (notice && notice.from !== this.id) void manager.refreshFromStorage(notice.name);
     });
-    this.poll = setInterval(() => void manager.refreshFromStorage(), POLL_MS).unref();
+    this.poll = setInterval(() => void manager.refreshFromStorage(), this.pollMs).unref();
   }
 
   /** Tells the other instances that `name` has a new certificate in storage. */

@@ -54,7 +54,8 @@ after(async () => {
 /** Starts `count` instances into `fleet` (each as soon as it runs, so after() stops them even if one fails). */
 async function startFleet(fleet: Instance[], name: string, prefix: string, count: number, adminFirst: boolean, challenge = 'http-01'): Promise<void> {
   const ports = await distinctPorts(3 * count);
-  await Promise.all(Array.from({ length: count }, async (_, i) => {
+  // allSettled: every instance that did start is in `fleet` before a failure reaches after()
+  const started = await Promise.allSettled(Array.from({ length: count }, async (_, i) => {
     const [http, https, admin] = ports.slice(3 * i, 3 * i + 3) as [number, number, number];
     const { file } = writeConfig(`
 http_port: ${http}
@@ -73,8 +74,10 @@ sites:
     routes:
       - proxy: { to: ${up.address} }
 `);
-    fleet[i] = { edge: await startEdge(['run', '-c', file], { port: http }), http, https, config: file };
+    // several instances starting at once, while other suites run: allow more than one start's time
+    fleet[i] = { edge: await startEdge(['run', '-c', file], { port: http, startMs: 30_000 }), http, https, config: file };
   }));
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
 }
 
 /** `n` different free ports: held open together, so no two of them are the same. */
@@ -191,6 +194,13 @@ describe('a fleet of three instances sharing Redis', () => {
     assert.ok(httpForward.sentTo.slice(sentBefore).every((p) => p === fleet[1]!.http));
     for (const i of fleet.slice(1)) assert.match(i.edge.stderr(), /installed the certificate another instance stored/);
   });
+
+  it('edge certs list reads the shared storage for an instance without an admin endpoint', { timeout: 60_000 }, async () => {
+    const listed = await runEdge(['certs', 'list', '-c', fleet[2]!.config]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`from storage redis://127\\.0\\.0\\.1:${redis.port}/0\\?prefix=fleet1: \\(edge is not running\\)`));
+    assert.match(listed.stdout, new RegExp(`${NAME.replaceAll('.', '\\.')}\\s+acme\\s+Pebble Intermediate CA`));
+  });
 });
 
 describe('the instance holding the lock killed mid-issuance', () => {
@@ -225,8 +235,9 @@ describe('the instance holding the lock killed mid-issuance', () => {
     await commonSerial(survivors, NAME, root, 30_000);
     const finished = Date.now() - killedAt;
     console.log(`# takeover: lock taken ${tookOver} ms after the SIGKILL, certificate served by both survivors after ${finished} ms (lease ${LEASE_MS} ms)`);
-    // the lease bounds the wait (plus a poll interval and a loaded machine's slack)
-    assert.ok(tookOver < LEASE_MS + 3000, `lock taken over after ${tookOver} ms`);
+    // the lease bounds the wait, plus a lock poll (at most 1 s) and the new order's round trip to
+    // Pebble before "ordering" is logged, on a machine other test suites keep busy
+    assert.ok(tookOver < LEASE_MS + 5000, `lock taken over after ${tookOver} ms`);
     assert.equal(survivors.filter(placed).length, 1);
     assert.equal(orders() - ordersBefore, 2, 'the dead holder\'s order and the successor\'s');
   });

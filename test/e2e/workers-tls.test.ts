@@ -35,7 +35,7 @@ sites:
   - hosts: [w.edge-e2e.net]
     routes: [{ proxy: { to: ${up.address} } }]
 `);
-    const edge = await startEdge(['run', '-c', file], { port: ports.http, timeoutMs: 60_000 });
+    const edge = await startEdge(['run', '-c', file], { port: ports.http, startMs: 60_000 });
     try {
       await waitFor(() => /certificate w\.edge-e2e\.net: issued/.test(logMessages(edge.stderr())), () => `certificate issued:\n${logMessages(edge.stderr())}`, 60_000);
       assert.equal(logMessages(edge.stderr()).match(/certificate w\.edge-e2e\.net: ordering/g)?.length, 1, 'one order, by the supervisor');
@@ -69,7 +69,7 @@ sites:
     routes: [{ respond: { body: "hi" } }]
 `;
     const { file } = writeConfig(config('a.localhost'));
-    const edge = await startEdge(['run', '-c', file], { port, timeoutMs: 60_000 });
+    const edge = await startEdge(['run', '-c', file], { port, startMs: 60_000 });
     try {
       await waitFor(() => logMessages(edge.stderr()).includes('certificate a.localhost: issued'), 'the first certificate', 30_000);
       const root = readFileSync(join(storage, 'local', 'root.crt'), 'utf8');

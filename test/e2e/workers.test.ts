@@ -108,7 +108,7 @@ sites:
     port = await freePort();
     admin = await freePort();
     ({ file } = writeConfig(config(0)));
-    edge = await startEdge(['run', '-c', file], { port, timeoutMs: 60_000 });
+    edge = await startEdge(['run', '-c', file], { port, startMs: 60_000 });
   });
   after(async () => {
     await edge.stop();

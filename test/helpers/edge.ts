@@ -56,7 +56,7 @@ export function runEdge(args: string[], opts: { cwd?: string } = {}): Promise<{ 
  * Starts a long-running edge; `args` may hold "{port}", replaced by a free port. Resolves once the
  * banner says it listens; rejects with its output if it exits first.
  */
-export async function startEdge(args: string[], opts: { cwd?: string; port?: number; timeoutMs?: number } = {}): Promise<EdgeProcess> {
+export async function startEdge(args: string[], opts: { cwd?: string; port?: number; startMs?: number } = {}): Promise<EdgeProcess> {
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [BIN, ...args.map((a) => a.replaceAll('{port}', String(port)))], {
     cwd: opts.cwd ?? ROOT,
@@ -68,8 +68,12 @@ export async function startEdge(args: string[], opts: { cwd?: string; port?: num
   proc.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const ms = opts.timeoutMs ?? 10_000;
-    const timer = setTimeout(() => reject(new Error(`edge did not start in ${ms / 1000} s:\n${stderr}`)), ms);
+    const startMs = opts.startMs ?? 10_000;
+    const timer = setTimeout(() => {
+      // a process left running would keep the test file from ever ending
+      proc.kill('SIGKILL');
+      reject(new Error(`edge did not start in ${startMs / 1000} s:\n${stderr}`));
+    }, startMs);
     const onData = () => {
       if (/listening/.test(stderr)) {
         clearTimeout(timer);

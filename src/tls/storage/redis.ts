@@ -16,9 +16,18 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { checkKey, LockTimeoutError, StorageKeyError, type Lock, type Storage } from './storage.ts';
 import type { RedisSettings } from './redis-url.ts';
+
+// Loaded on first use: an edge on filesystem storage does not pay for the client at start.
+const require = createRequire(import.meta.url);
+let RedisClient: typeof Redis | undefined;
+function client(options: RedisOptions): Redis {
+  RedisClient ??= (require('ioredis') as { Redis: typeof Redis }).Redis;
+  return new RedisClient(options);
+}
 
 /** How long a lock outlives its holder's last extension. */
 export const LOCK_LEASE_MS = 10_000;
@@ -83,7 +92,7 @@ export class RedisStorage implements Storage {
       // reconnect for ever, quickly at first, then every 2 s
       retryStrategy: (times) => Math.min(100 * times, 2_000),
     };
-    this.#client = new Redis(this.#options) as Commands;
+    this.#client = client(this.#options) as Commands;
     this.#client.defineCommand('edgeExtend', { numberOfKeys: 1, lua: EXTEND });
     this.#client.defineCommand('edgeRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#client.on('ready', () => this.#setUp(true));
@@ -154,7 +163,7 @@ export class RedisStorage implements Storage {
 
   /** Calls `handler` with each published message; resubscribes by itself after an outage. */
   subscribe(handler: (message: string) => void): void {
-    const sub = new Redis({ ...this.#options, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    const sub = client({ ...this.#options, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
     // its outages are the main connection's outages: reported there once
     sub.on('error', () => {});
     sub.on('message', (channel: string, message: string) => {
