@@ -26,12 +26,12 @@ export async function cacheCommand(args: string[], prefix: boolean, loaded: Load
   if (action === 'purge') {
     if (!url) throw new CacheCommandError('usage: edge cache purge URL [--prefix]   (e.g. https://example.com/blog/)');
     const answer = await ask(admin, 'POST', `/cache/purge?url=${encodeURIComponent(url)}${prefix ? '&prefix=1' : ''}`);
-    const body = answer as { purged: number };
-    out(`${url}${prefix ? ' (prefix)' : ''}: ${body.purged} ${body.purged === 1 ? 'entry' : 'entries'} removed\n`);
+    const purged = perProcess<{ purged: number }>(answer).reduce((sum, a) => sum + a.purged, 0);
+    out(`${url}${prefix ? ' (prefix)' : ''}: ${purged} ${purged === 1 ? 'entry' : 'entries'} removed\n`);
     return;
   }
   if (action === undefined || action === 'stats') {
-    const { zones } = await ask(admin, 'GET', '/cache') as { zones: ZoneView[] };
+    const zones = sumZones(perProcess<{ zones: ZoneView[] }>(await ask(admin, 'GET', '/cache')).flatMap((a) => a.zones));
     if (zones.length === 0) {
       out('no route of the running edge has a cache\n');
       return;
@@ -44,6 +44,23 @@ export async function cacheCommand(args: string[], prefix: boolean, loaded: Load
     return;
   }
   throw new CacheCommandError(`unknown cache action "${action}": use edge cache [stats], or edge cache purge URL [--prefix]`);
+}
+
+/** With workers the supervisor answers with every worker's answer, each holding its own cache. */
+function perProcess<T>(body: unknown): T[] {
+  const workers = (body as { workers?: { body: T }[] }).workers;
+  return workers ? workers.map((w) => w.body) : [body as T];
+}
+
+/** One line per zone: the workers' caches of a zone added up. */
+function sumZones(zones: ZoneView[]): ZoneView[] {
+  const byName = new Map<string, ZoneView>();
+  for (const z of zones) {
+    const sum = byName.get(z.zone);
+    if (!sum) byName.set(z.zone, { ...z });
+    else for (const k of ['entries', 'bytes', 'max_size', 'hits', 'misses', 'stale', 'bypass'] as const) sum[k] += z[k];
+  }
+  return [...byName.values()];
 }
 
 async function ask(admin: AdminAddress, method: 'GET' | 'POST', path: string): Promise<unknown> {
