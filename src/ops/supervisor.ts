@@ -18,7 +18,6 @@ import { restartNeeded } from '../config/reload-plan.ts';
 import { Router } from '../server/router.ts';
 import { banner } from '../server/banner.ts';
 import type { ServedCertificate } from '../tls/context.ts';
-import { certificatePlan } from '../tls/plan.ts';
 import { createCertificates, usesAcme, usesTls, type Certificates } from '../tls/setup.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts';
@@ -227,11 +226,7 @@ export class Supervisor {
     const swaps = [...this.slots.values()].filter((s) => s.ready).map((s) => this.swapWorker(s, next));
     const failed = (await Promise.allSettled(swaps)).filter((r) => r.status === 'rejected');
     for (const f of failed) warnings.push(`a worker did not take the new config: ${(f.reason as Error).message}`);
-    if (this.certificates) {
-      const { added, removed } = await this.certificates.manager.update(certificatePlan(next.sites), next.sites.some((s) => s.tls === 'on_demand'));
-      if (added.length) this.logger.info(`reload: certificates for ${added.join(', ')} requested`);
-      if (removed.length) this.logger.info(`reload: ${removed.join(', ')} no longer served`);
-    }
+    await this.certificates?.update(next);
     return warnings;
   }
 

@@ -17,7 +17,6 @@ import { storageLabel } from '../tls/storage/open.ts';
 import { checkStorage } from '../ops/storage-check.ts';
 import { LogSink } from '../ops/sink.ts';
 import { Challenges } from '../tls/challenges.ts';
-import { certificatePlan } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { createCertificates, usesAcme, usesTls, type Certificates } from '../tls/setup.ts';
 import { banner, siteLines } from './banner.ts';
@@ -101,11 +100,7 @@ export class Edge {
     const warnings = restartNeeded(old, next, { tls: [usesTls(old), usesTls(next)], acme: [usesAcme(old), usesAcme(next)] });
     this.serving.swap(next);
     this.config = next;
-    if (this.certificates) {
-      const { added, removed } = await this.certificates.manager.update(certificatePlan(next.sites), next.sites.some((s) => s.tls === 'on_demand'));
-      if (added.length) this.logger.info(`reload: certificates for ${added.join(', ')} requested`);
-      if (removed.length) this.logger.info(`reload: ${removed.join(', ')} no longer served`);
-    }
+    await this.certificates?.update(next);
     return warnings;
   }
 

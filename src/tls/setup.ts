@@ -30,6 +30,8 @@ export interface CertificateSinks {
 export interface Certificates {
   manager: CertManager;
   onDemand: OnDemand | undefined;
+  /** A reload: certificates for the new config's names are requested, dropped names stop being served. */
+  update(next: Config): Promise<void>;
   /** Stops renewals, and in a fleet the propagation and the Redis connection. */
   stop(): void;
 }
@@ -86,5 +88,10 @@ export function createCertificates(config: Config, sinks: CertificateSinks): Cer
     fleet?.stop();
     storage.close?.();
   };
-  return { manager, onDemand, stop };
+  const update = async (next: Config) => {
+    const { added, removed } = await manager.update(certificatePlan(next.sites), next.sites.some((s) => s.tls === 'on_demand'));
+    if (added.length) sinks.logger.info(`reload: certificates for ${added.join(', ')} requested`);
+    if (removed.length) sinks.logger.info(`reload: ${removed.join(', ')} no longer served`);
+  };
+  return { manager, onDemand, update, stop };
 }
