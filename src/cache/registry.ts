@@ -1,26 +1,19 @@
 // The caches of one config: zones by name, shared by the routes that name them, and what they
 // show the outside: GET /cache and POST /cache/purge on the admin endpoint, and metrics samples.
-// One registry per BuildContext, created by the first cached route.
+// One registry per config generation, beside its upstream pools; with no cached route it has no
+// zones, and GET /cache says so.
 
-import type { BuildContext } from '../server/build.ts';
 import type { CacheConfig } from '../config/cache-schema.ts';
+import type { PoolsContext } from '../proxy/pools.ts';
 import type { MetricSample } from '../ops/metric-sample.ts';
 import { MemoryStore } from './store.ts';
 import type { Zone } from './zone.ts';
 
-const registries = new WeakMap<BuildContext, CacheRegistry>();
-
 export class CacheRegistry {
   readonly zones = new Map<string, Zone>();
 
-  static of(ctx: BuildContext): CacheRegistry {
-    let registry = registries.get(ctx);
-    if (!registry) {
-      registry = new CacheRegistry();
-      registries.set(ctx, registry);
-      registry.register(ctx);
-    }
-    return registry;
+  constructor(ctx: PoolsContext) {
+    this.register(ctx);
   }
 
   zone(config: CacheConfig): Zone {
@@ -74,7 +67,7 @@ export class CacheRegistry {
     return out;
   }
 
-  private register(ctx: BuildContext): void {
+  private register(ctx: PoolsContext): void {
     ctx.adminRoutes.push(
       { method: 'GET', path: '/cache', handle: () => ({ status: 200, body: { zones: this.stats() } }) },
       {

@@ -9,6 +9,7 @@ import type { MetricSource } from '../ops/metric-sample.ts';
 import { HealthChecker } from './health.ts';
 import { Pool } from './pool.ts';
 
+/** Where the stateful parts of one config (pools, caches) expose themselves and their cleanup. */
 export interface PoolsContext {
   logger: Logger;
   adminRoutes: AdminRoute[];

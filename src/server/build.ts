@@ -8,7 +8,7 @@ import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
 import { CacheAction } from '../cache/action.ts';
-import { CacheRegistry } from '../cache/registry.ts';
+import type { CacheRegistry } from '../cache/registry.ts';
 import { CompressAction } from '../compress/action.ts';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
@@ -23,6 +23,8 @@ export interface BuildContext {
   agents: AgentPool;
   /** The config's upstream pools, named and inline, with their shared state. */
   pools: Pools;
+  /** The config's cache zones, shared by the routes that name them. */
+  caches: CacheRegistry;
   /** Admin endpoints contributed by the actions of this config (e.g. GET /upstreams). */
   adminRoutes: AdminRoute[];
   /** Numbers for /metrics (upstream health, cache hits), read at scrape time. */
@@ -35,8 +37,7 @@ export function buildAction(route: Route, ctx: BuildContext): Action {
   let action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
   if (route.cache) {
-    const registry = CacheRegistry.of(ctx);
-    action = new CacheAction(action, route.cache as CacheConfig, registry.zone(route.cache as CacheConfig), registry);
+    action = new CacheAction(action, route.cache as CacheConfig, ctx.caches.zone(route.cache as CacheConfig), ctx.caches);
   }
   return route.compress?.length ? new CompressAction(action, route.compress) : action;
 }

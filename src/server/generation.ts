@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.ts';
 import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
+import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import type { Action } from './actions.ts';
@@ -27,8 +28,8 @@ export class Generation {
   constructor(config: Config, logger: Logger) {
     this.config = config;
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
-    // named pools (and their health state) belong to the generation: a reload starts them afresh
-    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry) };
+    // pools (and their health state) and caches belong to the generation: a reload starts them afresh
+    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry) };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
   }
 

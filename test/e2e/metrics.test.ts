@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, logMessages, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, logMessages, runEdge, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw } from '../helpers/http.ts';
@@ -19,6 +19,7 @@ describe('/metrics', () => {
   let edge: EdgeProcess;
   let admin: number;
   let https: number;
+  let file: string;
   before(async () => {
     up = await startUpstream((req, res) => {
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'text/plain' });
@@ -28,7 +29,7 @@ describe('/metrics', () => {
     admin = await freePort();
     https = await freePort();
     const storage = mkdtempSync(join(tmpdir(), 'edge-metrics-'));
-    const { file } = writeConfig(`
+    ({ file } = writeConfig(`
 http_port: ${port}
 https_port: ${https}
 bind: 127.0.0.1
@@ -46,7 +47,7 @@ sites:
     routes: [{ respond: { body: "hi" } }]
   - hosts: [unreachable-ca.example.com]
     routes: [{ respond: { body: "hi" } }]
-`);
+`));
     edge = await startEdge(['run', '-c', file], { port });
     await waitFor(() => /certificate secure\.localhost: issued/.test(logMessages(edge.stderr())) && /unreachable-ca\.example\.com: FAILED/.test(logMessages(edge.stderr())),
       () => `both certificates tried:\n${logMessages(edge.stderr())}`, 30_000);
@@ -91,6 +92,12 @@ sites:
   it('includes process metrics', async () => {
     const families = await scrape(admin);
     assert.ok(value(families, 'process_resident_memory_bytes') > 0);
+  });
+
+  it('edge cache, with no cached route, says there is none', async () => {
+    const r = await runEdge(['cache', '-c', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'no route of the running edge has a cache\n');
   });
 
   it('is not reachable on the public listeners', async () => {

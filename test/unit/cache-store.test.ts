@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { makeEntry } from '../../src/cache/entry.ts';
 import { MemoryStore } from '../../src/cache/store.ts';
 import { CacheRegistry } from '../../src/cache/registry.ts';
-import type { BuildContext } from '../../src/server/build.ts';
+import type { PoolsContext } from '../../src/proxy/pools.ts';
 import type { CacheConfig } from '../../src/config/cache-schema.ts';
 import { compileKey, unknownKeyFields } from '../../src/cache/key.ts';
 import type { EdgeRequest } from '../../src/server/response.ts';
@@ -75,13 +75,12 @@ describe('stored entries', () => {
 });
 
 describe('CacheRegistry', () => {
-  const ctx = (): BuildContext => ({ adminRoutes: [], metrics: [], closers: [], logger: { info() {} } } as unknown as BuildContext);
+  const ctx = (): PoolsContext => ({ adminRoutes: [], metrics: [], closers: [], logger: { info() {} } } as unknown as PoolsContext);
   const config = (zone: string) => ({ zone, max_size: 1_000_000, max_object_size: 100_000 }) as CacheConfig;
 
-  it('one registry per config; zones shared by name; admin routes and metrics registered once', async () => {
+  it('zones shared by name; admin routes and metrics registered once', async () => {
     const c = ctx();
-    const r = CacheRegistry.of(c);
-    assert.equal(CacheRegistry.of(c), r);
+    const r = new CacheRegistry(c);
     assert.equal(r.zone(config('z')), r.zone(config('z')));
     r.zone(config('other'));
     assert.deepEqual(c.adminRoutes.map((a) => `${a.method} ${a.path}`), ['GET /cache', 'POST /cache/purge']);
