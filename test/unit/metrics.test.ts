@@ -1,9 +1,10 @@
 // Merging the metric families of several processes (the supervisor's and its workers') into one
 // page: counters and bytes add up, a gauge marked min or max keeps one value, samples group by name.
+// The request counters and latency histogram, kept by hand off prom-client, print as prom-client would.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { metricsText, sampleFamilies } from '../../src/ops/metrics.ts';
+import { metricsText, RequestMetrics, sampleFamilies } from '../../src/ops/metrics.ts';
 import type { MetricSample } from '../../src/ops/metric-sample.ts';
 
 const sample = (name: string, labels: Record<string, string>, value: number, extra: Partial<MetricSample> = {}): MetricSample =>
@@ -35,5 +36,33 @@ describe('metric families', () => {
   it('escapes label values', async () => {
     const text = await metricsText([sampleFamilies([sample('edge_certificate_renewal_failing', { name: 'a.example', error: 'bad "quote"\nnext' }, 1)])]);
     assert.match(text, /error="bad \\"quote\\"\\nnext"/);
+  });
+
+  it('counts requests by status class, buckets their latency cumulatively and adds up bytes', async () => {
+    const m = new RequestMetrics();
+    m.record('a.example', '/', 200, 10, 0.003);
+    m.record('a.example', '/', 204, 0, 0.02);
+    m.record('a.example', '/', 499, 5, 45);
+    m.record('a.example', '/api/', 101, 0, 0.005);
+    m.record('none', 'none', 0, 0, 0.001);
+    const families = await m.families([]);
+    const text = await metricsText([families, families]);
+    const line = (pattern: string) => assert.match(text, new RegExp(`^${pattern.replace(/[{}+.]/g, '\\$&')}$`, 'm'));
+    line('edge_requests_total{site="a.example",route="/",status="2xx"} 4');
+    line('edge_requests_total{site="a.example",route="/",status="4xx"} 2');
+    line('edge_requests_total{site="a.example",route="/api/",status="1xx"} 2');
+    line('edge_requests_total{site="none",route="none",status="other"} 2');
+    assert.doesNotMatch(text, /route="\/",status="(1xx|3xx|5xx)"/);
+    line('edge_request_duration_seconds_bucket{le="0.005",site="a.example",route="/"} 2');
+    line('edge_request_duration_seconds_bucket{le="0.025",site="a.example",route="/"} 4');
+    line('edge_request_duration_seconds_bucket{le="30",site="a.example",route="/"} 4');
+    line('edge_request_duration_seconds_bucket{le="+Inf",site="a.example",route="/"} 6');
+    line('edge_request_duration_seconds_count{site="a.example",route="/"} 6');
+    // 0.005 is inside its bucket: the bounds are inclusive, as Prometheus's le says
+    line('edge_request_duration_seconds_bucket{le="0.005",site="a.example",route="/api/"} 2');
+    line('edge_request_duration_seconds_sum{site="a.example",route="/"} 90.046');
+    line('edge_response_bytes_total{site="a.example",route="/"} 30');
+    assert.doesNotMatch(text, /edge_response_bytes_total\{site="a.example",route="\/api\/"/);
+    assert.match(text, /^# TYPE edge_request_duration_seconds histogram$/m);
   });
 });
