@@ -18,6 +18,9 @@ import { HttpsListener } from './https.ts';
 import { InFlight } from './in-flight.ts';
 import { createHttpServer, displayAddress, listen } from './listeners.ts';
 
+/** Access-log lines reach the file or stdout at most this long after their request: one write for many. */
+const ACCESS_BATCH_MS = 100;
+
 export interface ServingOptions {
   /** Open the HTTPS listener (some site has TLS). */
   tls: boolean;
@@ -46,7 +49,7 @@ export class Serving {
     this.config = config;
     this.logger = logger;
     this.generation = new Generation(config, logger);
-    this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access), config.log.format);
+    this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access, ACCESS_BATCH_MS), config.log.format);
     const metrics = this.requestMetrics;
     this.http = new RequestHandler(this.generation, this.all, this.access, { scheme: 'http', challenges, httpsPort: config.https_port, metrics });
     this.https = new RequestHandler(this.generation, this.all, this.access, { scheme: 'https', httpsPort: config.https_port, metrics });

@@ -63,6 +63,7 @@ describe('error log', () => {
       assert.match(error.msg, /^502 GET \/refused on test.example: upstream 127.0.0.1:\d+ refused the connection$/);
       assert.equal(error.request_id, 'req-502');
       assert.ok(!Number.isNaN(Date.parse(error.time!)));
+      await waitFor(() => edge.stdout().includes('req-502'), 'the access line');
       const access = JSON.parse(edge.stdout().trim());
       assert.equal(access.request_id, 'req-502');
       assert.equal(access.status, 502);
