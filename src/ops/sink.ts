@@ -1,19 +1,27 @@
-// Where log lines go: stdout, stderr or a file. Lines are batched, so logging costs the request path
-// an array push, never a syscall: written once per event-loop turn, or, for the access log, at
-// most every `batchMs` (a busy server's turns would each pay a write for a line or two). Files are
-// written through libuv's thread pool and can be reopened (SIGUSR1, for logrotate); whatever is
-// pending when the process exits, by any path, is written first.
+// Where log lines go: stdout, stderr or a file. Logging costs the request path one copy of the line
+// into a byte buffer, never a syscall: the bytes are written once per event-loop turn, or, for the
+// access log, at most every `batchMs` (a busy server's turns would each pay a write for a line or
+// two). Lines become bytes at once, so a batch holds no JavaScript strings for the garbage collector
+// to move into the old generation. Files are written through libuv's thread pool and can be reopened
+// (SIGUSR1, for logrotate); whatever is pending when the process exits, by any path, is written first.
 
-import { closeSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, openSync, writev, writeSync } from 'node:fs';
+
+/** Bytes a buffer holds; a full one is written without waiting out the batch delay. */
+const CHUNK = 64 * 1024;
 
 export class LogSink {
   readonly target: string;
   private fd: number | undefined;
   private readonly stream: NodeJS.WriteStream | undefined;
   private readonly batchMs: number;
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private scheduled = false;
+  /** Filled stretches of buffers, oldest first, not yet handed to a write. */
+  private ready: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(CHUNK);
+  /** Where the pending stretch of `chunk` starts, and where its next line goes. */
+  private start = 0;
+  private used = 0;
+  private scheduled: 'no' | 'turn' | 'timer' = 'no';
   private timer: NodeJS.Timeout | undefined;
   private writing = false;
 
@@ -32,46 +40,65 @@ export class LogSink {
   }
 
   write(line: string): void {
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    if (this.timer !== undefined && this.pendingChars >= BATCH_CHARS) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      setImmediate(this.flush);
-    } else if (!this.scheduled && !this.writing) {
-      this.schedule();
+    // a UTF-16 unit is at most 3 bytes of UTF-8: a line within the room left surely fits
+    if (line.length * 3 > CHUNK - this.used) {
+      this.seal();
+      if (line.length * 3 > CHUNK) {
+        this.ready.push(Buffer.from(line));
+        this.schedule();
+        return;
+      }
+      this.chunk = Buffer.allocUnsafe(CHUNK);
+      this.start = this.used = 0;
     }
+    this.used += this.chunk.write(line, this.used);
+    this.schedule();
   }
 
   private schedule(): void {
-    this.scheduled = true;
-    if (this.batchMs === 0 || this.pendingChars >= BATCH_CHARS) setImmediate(this.flush);
-    else this.timer = setTimeout(this.flush, this.batchMs).unref();
+    if (this.writing || this.scheduled === 'turn') return;
+    if (this.batchMs === 0 || this.ready.length > 0) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.scheduled = 'turn';
+      setImmediate(this.flush);
+    } else if (this.scheduled === 'no') {
+      this.scheduled = 'timer';
+      this.timer = setTimeout(this.flush, this.batchMs).unref();
+    }
   }
 
   private readonly flush = (): void => {
-    this.scheduled = false;
+    this.scheduled = 'no';
     this.timer = undefined;
-    if (this.writing || this.pending.length === 0) return;
+    if (this.writing) return;
     const data = this.take();
+    if (data.length === 0) return;
     if (this.stream) {
-      writeLines(this.stream, data);
+      for (const buf of data) writeLines(this.stream, buf);
       return;
     }
     this.writing = true;
-    write(this.fd!, data, null, 'utf8', this.written);
+    writev(this.fd!, data, this.written);
   };
 
   private readonly written = (err: NodeJS.ErrnoException | null): void => {
     this.writing = false;
     if (err) process.stderr.write(`edge: cannot write log ${this.target}: ${err.message}\n`);
-    if (this.pending.length > 0 && !this.scheduled) this.schedule();
+    if (this.ready.length > 0 || this.used > this.start) this.schedule();
   };
 
-  private take(): string {
-    const data = this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
+  /** Moves the pending stretch of the current buffer to `ready`; later lines go after it. */
+  private seal(): void {
+    if (this.used === this.start) return;
+    this.ready.push(this.chunk.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  private take(): Buffer[] {
+    this.seal();
+    const data = this.ready;
+    this.ready = [];
     return data;
   }
 
@@ -86,15 +113,11 @@ export class LogSink {
 
   /** Writes what is pending right now; for exit paths. */
   flushSync(): void {
-    if (this.pending.length === 0) return;
-    const data = this.take();
-    if (this.stream) writeLines({ write: (chunk: string) => writeSync(this.stream === process.stdout ? 1 : 2, chunk) }, data);
-    else writeSync(this.fd!, data);
+    const fd = this.stream ? (this.stream === process.stdout ? 1 : 2) : this.fd!;
+    const sync = { write: (chunk: Buffer) => writeSync(fd, chunk) };
+    for (const buf of this.take()) writeLines(sync, buf);
   }
 }
-
-/** Pending lines this long are written without waiting out the batch delay. */
-const BATCH_CHARS = 64 * 1024;
 
 /**
  * A pipe write of up to PIPE_BUF bytes is atomic: with workers sharing stdout (a pipe to docker or
@@ -102,21 +125,16 @@ const BATCH_CHARS = 64 * 1024;
  * process's. Node writes to pipes synchronously on Linux, one write(2) per call.
  */
 const PIPE_BUF = 4096;
+const NEWLINE = 0x0a;
 
-function writeLines(stream: { write(chunk: string): unknown }, data: string): void {
-  if (data.length <= PIPE_BUF / 4 || Buffer.byteLength(data) <= PIPE_BUF) {
-    stream.write(data);
-    return;
-  }
+function writeLines(stream: { write(chunk: Buffer): unknown }, data: Buffer): void {
   let start = 0;
-  while (start < data.length) {
-    // cut at the last newline within the limit (in UTF-16 units: a quarter of the bytes is safe)
-    let end = Math.min(data.length, start + PIPE_BUF / 4);
-    if (end < data.length) {
-      const nl = data.lastIndexOf('\n', end - 1);
-      end = nl >= start ? nl + 1 : end;
-    }
-    stream.write(data.slice(start, end));
+  while (data.length - start > PIPE_BUF) {
+    // cut after the last newline within the limit; a longer line is cut where the limit falls
+    const nl = data.lastIndexOf(NEWLINE, start + PIPE_BUF - 1);
+    const end = nl >= start ? nl + 1 : start + PIPE_BUF;
+    stream.write(data.subarray(start, end));
     start = end;
   }
+  if (start < data.length) stream.write(data.subarray(start));
 }
