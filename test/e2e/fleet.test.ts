@@ -3,7 +3,8 @@
 // are forwarders the test steers, so a challenge reaches an instance that did not place the order.
 // Covered: exactly one order for three instances (HTTP-01; and TLS-ALPN-01 with two); the lock holder killed mid-issuance and another
 // finishing after its lease; Redis stopped for 10 s under HTTPS load with no failed request; a
-// forced renewal after Redis returns reaching every instance.
+// forced renewal after Redis returns reaching every instance; two instances with two workers each,
+// where the worker that takes Pebble's validation finds the challenge in Redis.
 
 import { after, before, describe, it } from 'node:test';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -52,7 +53,7 @@ after(async () => {
 });
 
 /** Starts `count` instances into `fleet` (each as soon as it runs, so after() stops them even if one fails). */
-async function startFleet(fleet: Instance[], name: string, prefix: string, count: number, adminFirst: boolean, challenge = 'http-01'): Promise<void> {
+async function startFleet(fleet: Instance[], name: string, prefix: string, count: number, adminFirst: boolean, challenge = 'http-01', workers = 1): Promise<void> {
   const ports = await distinctPorts(3 * count);
   // allSettled: every instance that did start is in `fleet` before a failure reaches after()
   const started = await Promise.allSettled(Array.from({ length: count }, async (_, i) => {
@@ -61,6 +62,7 @@ async function startFleet(fleet: Instance[], name: string, prefix: string, count
 http_port: ${http}
 https_port: ${https}
 bind: 127.0.0.1
+workers: ${workers}
 admin: ${adminFirst && i === 0 ? `127.0.0.1:${admin}` : 'off'}
 storage: "${redis.url}?prefix=${prefix}"
 log: { access: off }
@@ -265,5 +267,38 @@ describe('a TLS-ALPN-01 challenge answered by an instance that did not place the
     assert.equal(orders() - ordersBefore, 1);
     const sent = tlsForward.sentTo.slice(sentBefore);
     assert.ok(sent.length >= 1 && sent.every((p) => p !== placer.https), `validations went to ${sent.join(', ')}, placer ${placer.https}`);
+  });
+});
+
+describe('a fleet of two instances with two workers each', () => {
+  const NAME = 'workers.edge-e2e.net';
+  const fleet: Instance[] = [];
+  after(async () => {
+    await Promise.all(fleet.filter(Boolean).map((i) => i.edge.stop()));
+  });
+
+  it('one order; the other instance\'s workers answer the challenge from Redis; every connection gets the certificate', { timeout: 120_000 }, async () => {
+    route = async () => {
+      await waitFor(() => live(fleet).some(placed) && live(fleet).some((i) => !placed(i)), 'an order placed, and another instance', 30_000);
+      return live(fleet).find((i) => !placed(i))!;
+    };
+    const ordersBefore = orders();
+    const sentBefore = httpForward.sentTo.length;
+    await startFleet(fleet, NAME, 'fleet4:', 2, false, 'http-01', 2);
+    const root = await pebble.issuingRoot();
+    const serial = await commonSerial(fleet, NAME, root, 90_000);
+    const placer = fleet.find(placed)!;
+    for (const i of fleet) assert.match(i.edge.stderr(), /workers\s+2\b/);
+    assert.equal(fleet.filter(placed).length, 1);
+    assert.equal(orders() - ordersBefore, 1);
+    const sent = httpForward.sentTo.slice(sentBefore);
+    assert.ok(sent.length >= 1 && sent.every((p) => p !== placer.http), `validations went to ${sent.join(', ')}, placer ${placer.http}`);
+    // new connections are spread over both workers of each instance: all of them serve it
+    for (const i of fleet) {
+      const serials = await Promise.all(Array.from({ length: 8 }, () => servedSerial(i.https, NAME, root)));
+      assert.deepEqual(new Set(serials), new Set([serial]));
+      const answer = await httpsGet(i.https, NAME, '/w', root);
+      assert.equal(answer.text, 'app: /w');
+    }
   });
 });
