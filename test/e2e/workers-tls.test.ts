@@ -1,10 +1,13 @@
 // Certificates with workers: 2. The supervisor alone talks to the CA (one ACME client), and both
 // workers must answer its HTTP-01 and TLS-ALPN-01 challenges (Pebble's validation connection may
 // reach either) and then serve the certificate; a reload that adds a name gets it to every
-// worker, one that removes a name takes it from every worker.
+// worker, one that removes a name takes it from every worker; on-demand TLS asks and orders once
+// for both workers.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +87,58 @@ sites:
       }
     } finally {
       await edge.stop();
+    }
+  });
+});
+
+describe('workers: 2 and on-demand TLS', () => {
+  it('a handshake for an approved name gets a certificate, asked for and ordered once, and every worker serves it', async () => {
+    const ports = { http: await freePort(), https: await freePort() };
+    const pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https });
+    const up = await startUpstream((req, res) => res.end(`app for ${req.headers.host}`));
+    const asked: string[] = [];
+    const ask = createServer((req, res) => {
+      const domain = new URL(req.url!, 'http://ask').searchParams.get('domain')!;
+      asked.push(domain);
+      res.writeHead(domain.startsWith('yes') ? 200 : 403).end();
+    });
+    await new Promise<void>((r) => ask.listen(0, '127.0.0.1', r));
+    const { file } = writeConfig(`
+http_port: ${ports.http}
+https_port: ${ports.https}
+bind: 127.0.0.1
+admin: off
+workers: 2
+storage: ${mkdtempSync(join(tmpdir(), 'edge-workers-on-demand-'))}
+acme:
+  ca: "${pebble.directory}"
+  ca_root: ${pebble.listenerRootFile}
+  preflight: false
+  on_demand: { ask: "http://127.0.0.1:${(ask.address() as AddressInfo).port}/check", burst: 5, interval: 1h }
+sites:
+  - hosts: ["*"]
+    tls: on_demand
+    routes: [{ proxy: { to: ${up.address} } }]
+`);
+    const edge = await startEdge(['run', '-c', file], { port: ports.http, startMs: 60_000 });
+    try {
+      const root = await pebble.issuingRoot();
+      // the first handshakes, on both workers at once, wait for the one certificate
+      const first = await Promise.all(Array.from({ length: 4 }, (_, i) => httpsGet(ports.https, 'yes-w.customer.net', `/${i}`, root)));
+      assert.deepEqual(first.map((a) => a.text), Array(4).fill('app for yes-w.customer.net'));
+      for (let i = 0; i < HANDSHAKES; i++) assert.equal((await httpsGet(ports.https, 'yes-w.customer.net', '/', root)).status, 200);
+      const log = logMessages(edge.stderr());
+      assert.equal(log.match(/certificate yes-w\.customer\.net: ordering/g)?.length, 1, log);
+      assert.deepEqual(asked, ['yes-w.customer.net']);
+      for (let i = 0; i < 4; i++) await assert.rejects(httpsGet(ports.https, 'no-w.customer.net', '/', root), /socket disconnected|ECONNRESET|alert/i);
+      assert.doesNotMatch(logMessages(edge.stderr()), /certificate no-w\.customer\.net/);
+      // the refusal is remembered where the asking is done, for both workers
+      assert.deepEqual(asked, ['yes-w.customer.net', 'no-w.customer.net']);
+    } finally {
+      await edge.stop();
+      await up.close();
+      await pebble.stop();
+      ask.close();
     }
   });
 });
