@@ -3,7 +3,8 @@
 // routes: no request fails (a request on a kept-alive socket the server closed may be retried once,
 // as browsers do, and is counted apart); a WebSocket opened before the reloads keeps echoing; a
 // broken config is refused with file:line:col while serving goes on. Also: /metrics adds up the
-// workers, /health names them and counts restarts.
+// workers, /health names them and counts restarts; five quick deaths in a row slow the restarts
+// down (100 ms doubling), are reported as a crash loop, and edge serves on.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -193,6 +194,54 @@ sites:
     assert.equal(value(now, 'edge_config_reloads_total', { result: 'ok' }), 5);
     // the broken file was refused by edge reload itself, before asking the running edge
     assert.equal(value(now, 'edge_config_reloads_total', { result: 'failed' }), 0);
+  });
+});
+
+describe('workers: 2 killed over and over', () => {
+  it('five quick deaths: restarts slow down, the loop is logged and in /health, and edge serves on', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const admin = await freePort();
+    const { file } = writeConfig(`
+http_port: ${port}
+bind: 127.0.0.1
+admin: 127.0.0.1:${admin}
+workers: 2
+log: { access: off }
+sites:
+  - hosts: [test.example]
+    tls: off
+    routes: [{ respond: { body: alive } }]
+`);
+    const edge = await startEdge(['run', '-c', file], { port, startMs: 60_000 });
+    try {
+      let pids = (await health(admin)).workers.pids;
+      for (let death = 1; death <= 5; death++) {
+        const victim = pids[0]!;
+        process.kill(victim, 'SIGKILL');
+        await waitFor(() => logMessages(edge.stderr()).includes(`worker ${victim} died`), `the death of ${victim} logged`, 10_000);
+        // the other worker answers while the victim's replacement waits out its delay
+        assert.equal((await fetchRaw(port, '/', { headers: { host: 'test.example' } })).text, 'alive');
+        let now = await health(admin);
+        for (let i = 0; i < 150 && !(now.workers.ready === 2 && !now.workers.pids.includes(victim)); i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          now = await health(admin);
+        }
+        assert.ok(now.workers.ready === 2 && !now.workers.pids.includes(victim), `a replacement for worker ${victim} (death ${death}): ${JSON.stringify(now)}`);
+        assert.equal(now.workers.restarts, death);
+        pids = now.workers.pids;
+      }
+      const log = logMessages(edge.stderr());
+      // each quick death doubles the delay before the replacement starts
+      const delays = [...log.matchAll(/died \(SIGKILL\) after [\d.]+ s; starting a new one(?: in (\d+) ms)?/g)].map((m) => Number(m[1] ?? 0));
+      assert.deepEqual(delays, [100, 200, 400, 800, 1600], log);
+      assert.equal(log.match(/workers are crash-looping: 5 deaths in the last 60 s/g)?.length, 1, log);
+      const h = await health(admin);
+      assert.equal(h.status, 'degraded');
+      assert.equal(h.workers.crash_loop, true);
+      assert.equal((await fetchRaw(port, '/', { headers: { host: 'test.example' } })).text, 'alive');
+    } finally {
+      await edge.stop();
+    }
   });
 });
 
