@@ -1,5 +1,5 @@
-// RedisStorage against a real redis-server: the shared Storage conformance suite (over TCP and a
-// Unix socket), then what only the Redis store promises: lock leases across processes (a holder
+// RedisStorage against a real redis-server: the shared Storage conformance suite (over TCP, a Unix
+// socket and TLS with rediss://), a TLS server whose root is not given refused with the reason, then what only the Redis store promises: lock leases across processes (a holder
 // killed with SIGKILL, a live holder extending, a stalled holder that lost its lease), and an
 // outage (fast failures, one status change each way, nothing lost).
 
@@ -37,6 +37,31 @@ for (const via of ['TCP', 'a Unix socket']) {
     return { storage, cleanup: async () => storage.close() };
   });
 }
+
+describe('rediss://', () => {
+  let secure: RedisServer;
+  before(async () => {
+    secure = await startRedis({ tls: true });
+  });
+  after(async () => {
+    await secure?.destroy();
+  });
+
+  storageConformance('RedisStorage over TLS, trusting the server\'s root through ?ca=', async () => {
+    const storage = fresh(secure.url);
+    return { storage, cleanup: async () => storage.close() };
+  });
+
+  it('without the root to trust, fails with the certificate error, not a hang', { timeout: 30_000 }, async () => {
+    const storage = new RedisStorage(parseRedisUrl(`rediss://127.0.0.1:${secure.port}/0?prefix=untrusted:`));
+    try {
+      await assert.rejects(storage.get('anything'), (err: unknown) => err instanceof StorageUnavailableError
+        && /^storage rediss:\/\/127\.0\.0\.1:\d+\/0\?prefix=untrusted: is unreachable \(.*certificate/.test((err as Error).message));
+    } finally {
+      await storage.close();
+    }
+  });
+});
 
 interface Child {
   proc: ChildProcess;
