@@ -1,20 +1,20 @@
 // Keeps every certificate the config needs present and fresh: installs stored ones at start,
 // obtains missing ones (bounded concurrency, a progress line per name), renews each at its time
 // (ARI window when the CA offers it, else the lifetime backstop), and on failure keeps the old
-// certificate serving, logs loudly and retries on the ledger's schedule.
+// certificate serving, logs loudly and retries on the ledger's schedule. Where certificates come
+// from is obtain.ts; where they are kept, cert-store.ts.
 
-import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../ops/log.ts';
 import type { Storage } from './storage/storage.ts';
 import { describeCertificate, secureContext, type ServedCertificate } from './context.ts';
 import type { CertificateTable } from './sni.ts';
 import type { AcmeIssuer } from './acme.ts';
-import { LocalCA } from './local-ca.ts';
+import { CertStore, type Issued } from './cert-store.ts';
+import { Obtainer } from './obtain.ts';
 import { Ledger, mayAttempt } from './ledger.ts';
-import { nextAriCheck, renewalTime, type Window } from './renewal.ts';
-import { certId, fetchRenewalInfo } from './ari.ts';
-import { nameFolder, type CertSource } from './plan.ts';
+import { renewalTime, type Window } from './renewal.ts';
+import type { CertSource } from './plan.ts';
 
 const MAX_TIMER_MS = 24 * 3_600_000;
 
@@ -50,7 +50,7 @@ interface Entry extends ManagedState {
   dropped?: boolean;
   busy?: Promise<void>;
   /** Obtained while storage could not take it: written as soon as storage is back. */
-  unsaved?: { certPem: string; keyPem: string };
+  unsaved?: Issued;
 }
 
 export interface ManagerOptions {
@@ -73,15 +73,17 @@ export class CertManager {
   private readonly opts: ManagerOptions;
   private readonly entries: Entry[];
   private readonly ledger: Ledger;
-  private localCa: Promise<LocalCA> | undefined;
+  private readonly store: CertStore;
+  private readonly obtainer: Obtainer;
   private running = 0;
   private readonly queue: (() => void)[] = [];
   private stopped = false;
-  private renewalInfoUrl: Promise<string | undefined> | undefined;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.ledger = new Ledger(opts.storage, (m) => opts.logger.warn(m));
+    this.store = new CertStore(opts.storage, opts.acme?.id, opts.logger, opts.onStored);
+    this.obtainer = new Obtainer(opts);
     this.entries = opts.sources.map((s) => s.kind === 'files'
       ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
       : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
@@ -93,7 +95,7 @@ export class CertManager {
       if (entry.files) await this.loadFiles(entry);
       else {
         // unreachable storage must not stop edge from starting: the first check retries it
-        const stored = await this.loadStored(entry).catch((err: Error) => {
+        const stored = await this.store.load(entry).catch((err: Error) => {
           this.opts.logger.warn(`certificate ${entry.name}: cannot read storage (${err.message})`);
           return undefined;
         });
@@ -121,7 +123,7 @@ export class CertManager {
     if (!entry) {
       entry = { name, names: [name], source: 'acme', random: Math.random(), onDemand: true };
       this.entries.push(entry);
-      const stored = await this.loadStored(entry);
+      const stored = await this.store.load(entry);
       if (stored && stored.notAfter > new Date()) this.install(entry, stored);
     }
     if (!entry.cert) {
@@ -160,7 +162,7 @@ export class CertManager {
     for (const entry of added) {
       if (entry.files) await this.loadFiles(entry);
       else {
-        const stored = await this.loadStored(entry);
+        const stored = await this.store.load(entry);
         if (stored) this.install(entry, stored);
         this.kick(entry);
       }
@@ -199,7 +201,7 @@ export class CertManager {
   /** True when it installed a certificate from storage. */
   private async pickUp(entry: Entry): Promise<boolean> {
     if (entry.unsaved) await this.saveUnsaved(entry);
-    const stored = await this.loadStored(entry);
+    const stored = await this.store.load(entry);
     if (!stored || stored.certPem === entry.cert?.certPem) return false;
     if (entry.cert && stored.notBefore < entry.cert.notBefore) return false;
     this.install(entry, stored);
@@ -214,12 +216,12 @@ export class CertManager {
 
   /** Writes a certificate obtained during an outage, unless another instance stored a newer one. */
   private async saveUnsaved(entry: Entry): Promise<void> {
-    const lock = await this.opts.storage.lock(this.lockName(entry), { waitMs: 10_000 });
+    const lock = await this.opts.storage.lock(this.store.lockName(entry), { waitMs: 10_000 });
     try {
-      const stored = await this.loadStored(entry);
+      const stored = await this.store.load(entry);
       const mine = describeCertificate(entry.unsaved!.certPem, entry.unsaved!.keyPem);
       if (!stored || stored.notBefore < mine.notBefore) {
-        await this.store(entry, entry.unsaved!);
+        await this.store.save(entry, entry.unsaved!);
         this.opts.logger.info(`certificate ${entry.name}: stored the certificate obtained while storage was unreachable`);
       }
       entry.unsaved = undefined;
@@ -228,37 +230,9 @@ export class CertManager {
     }
   }
 
-  private async store(entry: Entry, issued: { certPem: string; keyPem: string }): Promise<void> {
-    await this.opts.storage.put(`${this.folder(entry)}/key.pem`, issued.keyPem);
-    await this.opts.storage.put(`${this.folder(entry)}/cert.pem`, issued.certPem);
-    this.opts.onStored?.(entry.name);
-  }
-
-  private lockName(entry: Entry): string {
-    return `issue-${this.folder(entry).replace('/', '-')}`;
-  }
-
   stop(): void {
     this.stopped = true;
     for (const entry of this.entries) clearTimeout(entry.timer);
-  }
-
-  private folder(entry: Entry): string {
-    return `${entry.source === 'acme' ? this.opts.acme!.id : 'local'}/${nameFolder(entry.name)}`;
-  }
-
-  private async loadStored(entry: Entry): Promise<ServedCertificate | undefined> {
-    const [cert, key] = await Promise.all([
-      this.opts.storage.get(`${this.folder(entry)}/cert.pem`),
-      this.opts.storage.get(`${this.folder(entry)}/key.pem`),
-    ]);
-    if (!cert || !key) return undefined;
-    try {
-      return describeCertificate(cert.toString(), key.toString());
-    } catch (err) {
-      this.opts.logger.warn(`certificate ${entry.name}: stored copy in ${this.opts.storage.description} is unreadable (${(err as Error).message}); obtaining a new one`);
-      return undefined;
-    }
   }
 
   private async loadFiles(entry: Entry): Promise<void> {
@@ -295,7 +269,7 @@ export class CertManager {
   private async check(entry: Entry): Promise<void> {
     if (this.stopped) return;
     if (entry.cert && entry.source === 'acme' && (entry.nextAri === undefined || entry.nextAri <= new Date())) {
-      await this.refreshAri(entry);
+      ({ window: entry.window, nextAri: entry.nextAri } = await this.obtainer.renewalWindow(entry.name, entry.cert));
     }
     const now = new Date();
     let renewAt = entry.cert ? renewalTime(entry.cert, { window: entry.window, now, random: entry.random }) : now;
@@ -324,7 +298,7 @@ export class CertManager {
   /** One attempt under the name's lock, waiting for a slot; failures go to the ledger. */
   private async run(entry: Entry, forced: boolean): Promise<void> {
     await this.slot();
-    const ledgerKey = `${this.folder(entry)}/ledger.json`;
+    const ledgerKey = this.store.ledgerKey(entry);
     try {
       const record = await this.ledger.get(ledgerKey);
       if (!forced && !mayAttempt(record, new Date())) {
@@ -333,7 +307,7 @@ export class CertManager {
         this.opts.logger.warn(`certificate ${entry.name}: waiting until ${record.nextAttempt} to try again (${record.failures} failure(s), last: ${record.lastError})`);
         return;
       }
-      const lock = await this.opts.storage.lock(this.lockName(entry));
+      const lock = await this.opts.storage.lock(this.store.lockName(entry));
       try {
         await this.attempt(entry, forced, ledgerKey);
       } finally {
@@ -346,7 +320,7 @@ export class CertManager {
 
   private async attempt(entry: Entry, forced: boolean, ledgerKey: string): Promise<void> {
     // another process may have renewed it while this one waited for the lock
-    const stored = await this.loadStored(entry);
+    const stored = await this.store.load(entry);
     if (!forced && stored && (!entry.cert || stored.notAfter > entry.cert.notAfter)
       && renewalTime(stored, { now: new Date(), random: entry.random }) > new Date()) {
       this.install(entry, stored);
@@ -355,10 +329,10 @@ export class CertManager {
     const started = performance.now();
     const progress = (step: string) => this.opts.logger.info(`certificate ${entry.name}: ${step}`);
     try {
-      const issued = entry.source === 'acme' ? await this.fromAcme(entry, progress) : await this.fromLocalCa(entry);
+      const issued = await this.obtainer.obtain(entry, progress);
       const served = describeCertificate(issued.certPem, issued.keyPem);
       try {
-        await this.store(entry, issued);
+        await this.store.save(entry, issued);
         await this.ledger.recordSuccess(ledgerKey);
       } catch (err) {
         // a certificate the CA counted against its limits is never thrown away
@@ -378,47 +352,6 @@ export class CertManager {
       entry.nextAttempt = new Date(record.nextAttempt!);
       const serving = entry.cert ? `the current certificate (valid until ${entry.cert.notAfter.toISOString()}) keeps serving` : 'the site has no certificate yet';
       this.opts.logger.error(`certificate ${entry.name}: FAILED (attempt ${record.failures}): ${e.message}; ${serving}; next attempt at ${record.nextAttempt}`);
-    }
-  }
-
-  private async fromAcme(entry: Entry, progress: (step: string) => void): Promise<{ certPem: string; keyPem: string }> {
-    if (this.opts.preflight) {
-      try {
-        await lookup(entry.name);
-      } catch (err) {
-        throw new Error(`preflight: ${entry.name} does not resolve (${(err as NodeJS.ErrnoException).code}); point its DNS at this server first`);
-      }
-    }
-    const replaces = entry.cert && (await this.ariUrl()) ? certId(entry.cert.certPem) : undefined;
-    return this.opts.acme!.obtain(entry.name, { replaces, progress });
-  }
-
-  private async fromLocalCa(entry: Entry): Promise<{ certPem: string; keyPem: string }> {
-    this.localCa ??= LocalCA.load(this.opts.storage);
-    const issued = await (await this.localCa).issue(entry.names);
-    return { certPem: issued.chainPem, keyPem: issued.keyPem };
-  }
-
-  private ariUrl(): Promise<string | undefined> {
-    this.renewalInfoUrl ??= this.opts.acme!.renewalInfoUrl().catch(() => undefined);
-    return this.renewalInfoUrl;
-  }
-
-  /** Asks the CA's ARI endpoint for a renewal window; without ARI the backstop applies. */
-  private async refreshAri(entry: Entry): Promise<void> {
-    const url = await this.ariUrl();
-    const now = new Date();
-    if (!url) {
-      entry.nextAri = new Date(8.64e15);
-      return;
-    }
-    try {
-      const info = await fetchRenewalInfo(url, entry.cert!.certPem, { ca: this.opts.acmeCaRoot });
-      entry.window = info.window;
-      entry.nextAri = nextAriCheck({ now, retryAfterMs: info.retryAfterMs, random: Math.random() });
-    } catch (err) {
-      this.opts.logger.warn(`certificate ${entry.name}: renewal info unavailable (${(err as Error).message}); asking again in an hour`);
-      entry.nextAri = new Date(now.getTime() + 3_600_000);
     }
   }
 
