@@ -4,7 +4,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,28 +12,23 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { httpsGet } from '../helpers/tls-client.ts';
+import { startAskServer, type AskServer } from '../helpers/ask.ts';
 
 describe('on-demand TLS', () => {
   let pebble: Pebble;
   let up: Upstream;
   let edge: EdgeProcess;
-  let askServer: Server;
+  let ask: AskServer;
+  let asked: string[];
   let root: string;
-  const asked: string[] = [];
   const ports = { http: 0, https: 0 };
   before(async () => {
     ports.http = await freePort();
     ports.https = await freePort();
     pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https });
     up = await startUpstream((req, res) => res.end(`app for ${req.headers.host}`));
-    askServer = createServer((req, res) => {
-      const domain = new URL(req.url!, 'http://ask').searchParams.get('domain')!;
-      asked.push(domain);
-      res.writeHead(domain.startsWith('yes') ? 200 : 403);
-      res.end();
-    });
-    await new Promise<void>((r) => askServer.listen(0, '127.0.0.1', r));
-    const askPort = (askServer.address() as { port: number }).port;
+    ask = await startAskServer();
+    asked = ask.asked;
     const { file } = writeConfig(`
 http_port: ${ports.http}
 https_port: ${ports.https}
@@ -45,7 +39,7 @@ acme:
   ca: "${pebble.directory}"
   ca_root: ${pebble.listenerRootFile}
   preflight: false
-  on_demand: { ask: "http://127.0.0.1:${askPort}/check", burst: 2, interval: 1h }
+  on_demand: { ask: "${ask.url}", burst: 2, interval: 1h }
 sites:
   - hosts: ["*"]
     tls: on_demand
@@ -58,7 +52,7 @@ sites:
     await edge.stop();
     await up.close();
     await pebble.stop();
-    askServer.close();
+    ask.close();
   });
 
   it('obtains a certificate during the first handshake for an approved name', async () => {

@@ -6,8 +6,6 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +14,7 @@ import { startUpstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble } from '../helpers/pebble.ts';
 import { httpsGet } from '../helpers/tls-client.ts';
+import { startAskServer } from '../helpers/ask.ts';
 
 /** Fresh connections: with two workers sharing the socket, a handful reach both. */
 const HANDSHAKES = 12;
@@ -96,13 +95,8 @@ describe('workers: 2 and on-demand TLS', () => {
     const ports = { http: await freePort(), https: await freePort() };
     const pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https });
     const up = await startUpstream((req, res) => res.end(`app for ${req.headers.host}`));
-    const asked: string[] = [];
-    const ask = createServer((req, res) => {
-      const domain = new URL(req.url!, 'http://ask').searchParams.get('domain')!;
-      asked.push(domain);
-      res.writeHead(domain.startsWith('yes') ? 200 : 403).end();
-    });
-    await new Promise<void>((r) => ask.listen(0, '127.0.0.1', r));
+    const ask = await startAskServer();
+    const asked = ask.asked;
     const { file } = writeConfig(`
 http_port: ${ports.http}
 https_port: ${ports.https}
@@ -114,7 +108,7 @@ acme:
   ca: "${pebble.directory}"
   ca_root: ${pebble.listenerRootFile}
   preflight: false
-  on_demand: { ask: "http://127.0.0.1:${(ask.address() as AddressInfo).port}/check", burst: 5, interval: 1h }
+  on_demand: { ask: "${ask.url}", burst: 5, interval: 1h }
 sites:
   - hosts: ["*"]
     tls: on_demand
