@@ -94,7 +94,7 @@ export class ProxyHandler implements Action {
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
-    const trip: Trip = { req, res, client: clientOf(req), headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
+    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
     res.proxyTrip = trip;
     res.once('close', () => this.release(trip));
     if (!hasBody) {
@@ -143,10 +143,9 @@ export class ProxyHandler implements Action {
     });
   }
 
-  /** Sends the request to the next upstream the pool offers; after a failure, if there is one. */
-  private dispatch(trip: Trip, failure?: Failure): void {
+  /** Sends the request to the next upstream the pool offers (or `member`, already picked); after a failure, if there is one. */
+  private dispatch(trip: Trip, failure?: Failure, member = this.pool.select(trip, trip.tried)): void {
     const { req, res } = trip;
-    const member = this.pool.select(trip, trip.tried);
     if (!member) {
       if (failure) this.give(trip, failure);
       else this.unavailable(trip);
@@ -261,10 +260,12 @@ export class ProxyHandler implements Action {
     const status = proxyRes.statusCode!;
     if (this.pool.config.fail_status.includes(status)) {
       this.pool.fail(member, `answered ${status}`);
-      if (this.retry(trip, undefined) && this.pool.select(trip, trip.tried)) {
+      // picked once: a pick moves the policy's state (round robin's turn, least_conn's start)
+      const next = this.retry(trip, undefined) ? this.pool.select(trip, trip.tried) : undefined;
+      if (next) {
         proxyRes.resume();
         this.release(trip);
-        this.dispatch(trip);
+        this.dispatch(trip, { status, reason: `answered ${status}`, member }, next);
         return;
       }
     }

@@ -11,6 +11,8 @@ export class HealthChecker {
   private readonly health: HealthConfig;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly running = new Map<Member, ClientRequest>();
+  /** Set by stop(): the checks it cuts short fail, and must not count against the upstream. */
+  private stopped = false;
 
   constructor(pool: Pool, health: HealthConfig) {
     this.pool = pool;
@@ -26,6 +28,7 @@ export class HealthChecker {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.length = 0;
     for (const req of this.running.values()) req.destroy();
@@ -40,7 +43,7 @@ export class HealthChecker {
     const host = a.kind === 'unix' ? 'localhost' : a.name;
     let settled = false;
     const done = (ok: boolean, detail: string) => {
-      if (settled) return;
+      if (settled || this.stopped) return;
       settled = true;
       this.running.delete(m);
       this.pool.checked(m, ok, detail);

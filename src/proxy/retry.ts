@@ -11,7 +11,7 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNECT_TIM
 
 export interface RetryFacts {
   method: string;
-  /** The error's code, or `STATUS` for an answer listed in fail_status. */
+  /** The error's code; undefined for an answer listed in fail_status (the request reached the upstream). */
   code: string | undefined;
   /** Whether the body (if any) can be sent again. */
   replayable: boolean;

@@ -5,6 +5,7 @@
 // Schomaker's weighted rendezvous). A request without the key is spread at random.
 
 import { weightedRandom, type Candidate, type PickRequest, type Policy, type Random } from './policy.ts';
+import { cookie } from '../../cache/key.ts';
 
 export type KeyOf = (req: PickRequest) => string | undefined;
 
@@ -66,14 +67,5 @@ export function headerKey(name: string): KeyOf {
 }
 
 export function cookieKey(name: string): KeyOf {
-  const prefix = `${name}=`;
-  return (req) => {
-    const header = req.headers.cookie;
-    if (header === undefined) return undefined;
-    for (const part of header.split(';')) {
-      const p = part.trim();
-      if (p.startsWith(prefix)) return p.slice(prefix.length);
-    }
-    return undefined;
-  };
+  return (req) => cookie(req.headers.cookie, name);
 }
