@@ -45,6 +45,8 @@ interface Trip extends PickRequest {
   /** Bumped per attempt, so a late error from an earlier attempt is ignored. */
   attempt: number;
   started: number;
+  /** The upstream's response being relayed to the client, once there is one. */
+  answer?: IncomingMessage;
 }
 
 export class ProxyHandler implements Action {
@@ -177,6 +179,7 @@ export class ProxyHandler implements Action {
   private failed(trip: Trip, member: Member, attempt: number, err: NodeJS.ErrnoException): void {
     // an earlier attempt's listener on the client request, or the request is over
     if (attempt !== trip.attempt || trip.current !== member) return;
+    if (this.overran(trip, member, err)) return;
     this.release(trip);
     const { res } = trip;
     if (res.writableEnded || res.destroyed) return;
@@ -192,6 +195,21 @@ export class ProxyHandler implements Action {
     const failure = { status, reason, member };
     if (this.retry(trip, err.code)) this.dispatch(trip, failure);
     else this.give(trip, failure);
+  }
+
+  /**
+   * Bytes after a complete response (more body than its Content-Length, say): Node's parser takes
+   * them for a next response, fails on them and closes that upstream connection. The client gets
+   * the response as its framing has it, as nginx gives it; the rest is dropped.
+   */
+  private overran(trip: Trip, member: Member, err: NodeJS.ErrnoException): boolean {
+    const answer = trip.answer;
+    if (answer?.complete !== true || err.code?.startsWith('HPE_') !== true) return false;
+    const { req } = trip;
+    const length = answer.headers['content-length'];
+    const what = length !== undefined ? `more body than its Content-Length (${length})` : 'bytes after the end of its response';
+    this.logger.error(`upstream ${member.name} sent ${what} to ${req.method} ${req.url} on ${requestHost(req)}: the rest was dropped and the connection closed`, req);
+    return true;
   }
 
   /** The last attempt's failure goes to the client. */
@@ -269,6 +287,7 @@ export class ProxyHandler implements Action {
         return;
       }
     }
+    trip.answer = proxyRes;
     const headers = responseHeaders(proxyRes.rawHeaders);
     // HTTP/2 has no reason phrase
     if (res instanceof EdgeResponse) res.writeHead(status, proxyRes.statusMessage, headers);
