@@ -27,6 +27,13 @@ export class AccessLog {
       : this.combinedLine(req, client, status, bytes));
   }
 
+  /** An answer to bytes that never became a request (Node's parser refused them): "-" for the request, as nginx logs it. */
+  logUnparsed(client: string, status: number, bytes: number): void {
+    this.sink.write(this.json
+      ? JSON.stringify({ time: new Date().toISOString(), remote: client, status, bytes, duration_ms: 0 }) + '\n'
+      : `${client} - - [${this.timeLocal()}] "-" ${status} ${bytes} "-" "-" "-"\n`);
+  }
+
   reopen(): void {
     this.sink.reopen();
   }

@@ -1,8 +1,10 @@
 // The request path: Host → site, path → route, then the route's action; on plain HTTP, ACME
 // challenges and redirects to HTTPS; on HTTPS, 421 for misdirected requests and HSTS. Also the
-// upgrade path (WebSockets), the access log entry for each request, and the counts of requests
-// in flight that a graceful stop (all of them) and a reload (those of the old config) wait for.
+// upgrade path (WebSockets), CONNECT and what Node's parser refuses, the access log entry for
+// each answer, and the counts of requests in flight that a graceful stop (all of them) and a
+// reload (those of the old config) wait for.
 
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Generation } from './generation.ts';
@@ -13,9 +15,11 @@ import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
-import { EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
+import { EdgeH2Response, EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
 import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
-import { rawStatus, sendStatus } from './status.ts';
+import { answerClientError } from './client-error.ts';
+import { ALLOWED_METHODS, refusal } from './refusals.ts';
+import { answerRaw, rawStatus, sendStatus } from './status.ts';
 
 export interface SchemeOptions {
   scheme: 'http' | 'https';
@@ -58,11 +62,9 @@ export class RequestHandler {
       this.all.leave();
     });
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
-    const te = req.headers['transfer-encoding'];
-    // Node strips only the chunked framing; another coding (gzip, chunked) would reach the
-    // upstream unlabelled, so refuse it as nginx does
-    if (te !== undefined && te.toLowerCase() !== 'chunked') {
-      sendStatus(res, 501, { close: true });
+    const refused = refusal(req);
+    if (refused !== 0) {
+      sendStatus(res, refused, { close: true, headers: refused === 405 ? ALLOW : undefined });
       return;
     }
     if (this.scheme.challenges && this.answerChallenge(req, res, generation)) return;
@@ -119,7 +121,8 @@ export class RequestHandler {
       this.access?.log(req, req.socket.remoteAddress ?? '-', status, 0, startedAt, upstream);
       this.scheme.metrics?.record(site, route, status, 0, (performance.now() - startedAt) / 1000);
     };
-    const resolved = this.resolve(req, generation.router);
+    const refused = refusal(req);
+    const resolved = refused !== 0 ? refused : this.resolve(req, generation.router);
     let status = typeof resolved === 'number' ? resolved : resolved.route.handler.upgrade ? 0 : 404;
     if (typeof resolved !== 'number') {
       site = resolved.site.name;
@@ -128,11 +131,37 @@ export class RequestHandler {
       else if (this.scheme.scheme === 'https' && this.misdirected(req, resolved.site, generation.router)) status = 421;
     }
     if (status !== 0 || typeof resolved === 'number') {
-      socket.end(rawStatus(status));
+      socket.end(rawStatus(status, status === 405 ? ALLOW : undefined));
       done(status, '');
       return;
     }
     resolved.route.handler.upgrade!(req, socket, head, done);
+  };
+
+  /**
+   * CONNECT: over HTTP/1.1 Node hands over the socket, and with nobody listening closes it
+   * unanswered; over HTTP/2 it comes with a response, and goes the way of every request (a 405).
+   */
+  readonly onConnect = (req: EdgeRequest, socket: Duplex | EdgeRes): void => {
+    if (socket instanceof EdgeH2Response) {
+      this.onRequest(req, socket);
+      return;
+    }
+    const startedAt = performance.now();
+    assignRequestId(req);
+    const raw = socket as Duplex;
+    raw.on('error', noop);
+    const bytes = answerRaw(raw, 405, ALLOW);
+    this.access?.log(req, req.socket.remoteAddress ?? '-', 405, bytes, startedAt, '');
+    this.scheme.metrics?.record(UNMATCHED, UNMATCHED, 405, bytes, (performance.now() - startedAt) / 1000);
+  };
+
+  /** Node's HTTP/1.1 parser gave up on a connection: its answer, logged like any other. */
+  readonly onClientError = (err: Error, socket: Duplex): void => {
+    answerClientError(err, socket, (status, bytes) => {
+      this.access?.logUnparsed((socket as Socket).remoteAddress ?? '-', status, bytes);
+      this.scheme.metrics?.record(UNMATCHED, UNMATCHED, status, bytes, 0);
+    });
   };
 
   /** The site and route for a request, or the status to answer with when there is none. */
@@ -197,6 +226,8 @@ export class RequestHandler {
     this.scheme.metrics?.record(res.site, res.route, status, res.bodyBytes, (performance.now() - res.startedAt) / 1000);
   }
 }
+
+const ALLOW = { allow: ALLOWED_METHODS };
 
 function noop(): void {}
 

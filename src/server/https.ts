@@ -44,6 +44,11 @@ export class HttpsListener {
       Http2ServerResponse: EdgeH2Response,
     }, handler.onRequest);
     this.secure.on('upgrade', handler.onUpgrade);
+    // both for HTTP/1.1 (a socket) and HTTP/2 (a response) CONNECTs; without it Node answers
+    // HTTP/2 ones itself, unlogged
+    this.secure.on('connect', handler.onConnect);
+    // HTTP/1.1 connections' parse errors
+    this.secure.on('clientError', handler.onClientError);
     this.secure.on('checkContinue', handler.onCheckContinue);
     this.secure.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);

@@ -34,6 +34,8 @@ export function createHttpServer(limits: Limits, handler: RequestHandler): Serve
     shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
   }, handler.onRequest);
   server.on('upgrade', handler.onUpgrade);
+  server.on('connect', handler.onConnect);
+  server.on('clientError', handler.onClientError);
   // decide on "Expect: 100-continue" in the route (body limits) rather than always saying yes
   server.on('checkContinue', handler.onCheckContinue);
   return server;
