@@ -1,10 +1,11 @@
 // The admin endpoint: a small HTTP API on loopback (or a Unix socket) for `edge certs` and health
 // checks. It answers only requests addressed to a loopback name, so a web page cannot reach it
-// through DNS rebinding.
+// through DNS rebinding, and changes state only for requests no browser marks as cross-site.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CertManager, ManagedState } from '../tls/manager.ts';
 import type { Logger } from './log.ts';
+import { crossSiteReason } from './admin-origin.ts';
 
 export interface AdminIdentity {
   pid: number;
@@ -66,6 +67,12 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     const url = new URL(req.url ?? '/', 'http://admin');
     if (req.socket.remoteFamily !== undefined && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
       send(res, 403, { error: 'the admin endpoint answers only requests addressed to localhost' });
+      return;
+    }
+    const crossSite = crossSiteReason(req);
+    if (crossSite) {
+      logger.error(`admin: ${req.method} ${url.pathname} refused: ${crossSite} (a web page's request?)`);
+      send(res, 403, { error: 'the admin endpoint changes nothing for requests from another origin' });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/health') {

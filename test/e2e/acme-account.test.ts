@@ -54,12 +54,19 @@ sites:
     routes: [{ respond: { body: hi } }]
 `).file;
   try {
+    // each edge stopped in its own finally: one left running when a wait fails keeps the test file from ending
     const without = await startEdge(['run', '-c', config('')], { port: http });
-    await waitFor(() => /certificate eab\.edge-e2e\.net: FAILED \(attempt 1\): .*externalAccountBinding/.test(logMessages(without.stderr())), () => `refusal without EAB:\n${logMessages(without.stderr())}`, 20_000);
-    await without.stop();
+    try {
+      await waitFor(() => /certificate eab\.edge-e2e\.net: FAILED \(attempt 1\): .*externalAccountBinding/.test(logMessages(without.stderr())), () => `refusal without EAB:\n${logMessages(without.stderr())}`, 20_000);
+    } finally {
+      await without.stop();
+    }
     const withEab = await startEdge(['run', '-c', config(`, eab: { kid: kid-1, hmac_key: ${hmac} }`)], { port: http });
-    await waitFor(() => logMessages(withEab.stderr()).includes('certificate eab.edge-e2e.net: issued'), () => `issued with EAB:\n${logMessages(withEab.stderr())}`, 20_000);
-    await withEab.stop();
+    try {
+      await waitFor(() => logMessages(withEab.stderr()).includes('certificate eab.edge-e2e.net: issued'), () => `issued with EAB:\n${logMessages(withEab.stderr())}`, 20_000);
+    } finally {
+      await withEab.stop();
+    }
   } finally {
     await pebble.stop();
   }

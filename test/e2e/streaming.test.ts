@@ -129,22 +129,41 @@ describe('server-sent events', () => {
     });
     const edge = await startEdge(['--domain', 'test.example', '--to', up.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1', '--access-log', 'off']);
     try {
-      const events = await new Promise<string[]>((resolve, reject) => {
-        const seen: string[] = [];
+      // a buffering edge holds the first event until the upstream ends, which it never does before
+      // the client has seen it: fail after a bound instead of waiting for the test's timeout
+      const BOUND_MS = 15_000;
+      const { status, type, early, all } = await new Promise<{ status: number; type: unknown; early: string; all: string }>((resolve, reject) => {
+        let seen = '';
+        let early: string | undefined;
         const req = request({ host: '127.0.0.1', port: edge.port, path: '/events', headers: { host: 'test.example', accept: 'text/event-stream' }, agent: false }, (res) => {
-          assert.equal(res.headers['content-type'], 'text/event-stream');
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
-            seen.push(chunk);
-            if (chunk.includes('first')) release();
+            seen += chunk;
+            if (early === undefined && seen.includes('first\n\n')) {
+              early = seen;
+              clearTimeout(timer);
+              timer = setTimeout(() => fail('the response did not end after the last event'), BOUND_MS);
+              release();
+            }
           });
-          res.on('end', () => resolve(seen));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode!, type: res.headers['content-type'], early: early ?? '', all: seen });
+          });
+          res.on('error', reject);
         });
+        const fail = (why: string) => {
+          req.destroy();
+          reject(new Error(`${why} in ${BOUND_MS / 1000} s; the client got ${JSON.stringify(seen)}`));
+        };
+        let timer = setTimeout(() => fail('the first event did not reach the client while the upstream kept the response open (edge buffers it)'), BOUND_MS);
         req.on('error', reject);
         req.end();
       });
-      assert.equal(events.join(''), 'data: first\n\ndata: second\n\n');
-      assert.ok(events.length >= 2, 'events arrived separately');
+      assert.equal(status, 200);
+      assert.equal(type, 'text/event-stream');
+      assert.equal(early, 'data: first\n\n', 'the first event alone, before the upstream sent the second');
+      assert.equal(all, 'data: first\n\ndata: second\n\n');
     } finally {
       release();
       await edge.stop();

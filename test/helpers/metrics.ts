@@ -24,8 +24,31 @@ export async function scrape(adminPort: number): Promise<Family[] & { text: stri
  * (it only keeps the buckets of unlabelled ones), so this one reads the line it checked.
  */
 export function histogramCount(page: { text: string }, name: string, labels: string): number {
-  const line = page.text.split('\n').find((l) => l.startsWith(`${name}_count{${labels}}`));
+  return histogramLine(page, `${name}_count{${labels}}`);
+}
+
+/** A labelled histogram's _sum series, read as histogramCount reads _count. */
+export function histogramSum(page: { text: string }, name: string, labels: string): number {
+  return histogramLine(page, `${name}_sum{${labels}}`);
+}
+
+function histogramLine(page: { text: string }, start: string): number {
+  const line = page.text.split('\n').find((l) => l.startsWith(start));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/**
+ * A labelled histogram's _bucket series in page order, as [le, cumulative count]: read from the
+ * text for the same reason as histogramCount. `labels` are the series' other labels, as printed.
+ */
+export function histogramBuckets(page: { text: string }, name: string, labels: string): [string, number][] {
+  const out: [string, number][] = [];
+  for (const line of page.text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(labels)) continue;
+    const le = /le="([^"]*)"/.exec(line)?.[1];
+    if (le !== undefined) out.push([le, Number(line.slice(line.lastIndexOf(' ') + 1))]);
+  }
+  return out;
 }
 
 /** The value of the series of `name` whose labels include `labels`; 0 when there is none yet. */

@@ -60,8 +60,10 @@ it('a renewal on one instance reaches the other by its notice; a certificate sto
   assert.ok(a.pem());
   assert.equal(b.pem(), a.pem(), 'b found the certificate a stored');
 
+  const first = a.pem();
   await a.manager.renew(NAME);
-  assert.notEqual(a.pem(), undefined);
+  assert.ok(a.pem(), 'a serves a certificate after the renewal');
+  assert.notEqual(a.pem(), first, 'the renewal replaced a\'s certificate');
   await waitFor(() => b.pem() === a.pem(), 'b to install a\'s renewed certificate', 10_000);
   await waitFor(() => /installed the certificate another instance stored/.test(b.log()), 'b to log the pick-up');
 

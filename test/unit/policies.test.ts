@@ -149,10 +149,15 @@ describe('hash (rendezvous): ip_hash, header, cookie', () => {
     return keys.map((k) => h.select(pool, byKey(k))!.name);
   };
 
-  it('the same key always goes to the same upstream', () => {
+  it('the same key goes to the same upstream from another instance, a pool in another order, between other keys', () => {
+    // as another worker, or the same one after a reload, would pick: new policy, new pool objects
+    const sample = keys.slice(0, 200);
+    const first = owner(ups(1, 1, 1, 1)).slice(0, 200);
     const h = new RendezvousHash(clientKey);
-    const pool = ups(1, 1, 1, 1);
-    for (const k of keys.slice(0, 200)) assert.equal(h.select(pool, byKey(k)), h.select(pool, byKey(k)));
+    const reordered = ups(1, 1, 1, 1).reverse();
+    const again = sample.toReversed().map((k) => h.select(reordered, byKey(k))!.name).toReversed();
+    assert.deepEqual(again, first);
+    assert.equal(new Set(first).size, 4, 'the keys go to all four (a constant pick would pass the line above)');
   });
 
   it('spreads 10,000 keys over 4 upstreams within 10% of equal shares', () => {
