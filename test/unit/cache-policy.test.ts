@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deltaSeconds, parseCacheControl, qualifiedFields } from '../../src/cache/policy/directives.ts';
 import { notStorable, reusableWithAuthorization, type StorableInput } from '../../src/cache/policy/storable.ts';
-import { currentAge, freshnessLifetime, HEURISTIC_CAP, initialAge, mustRevalidate } from '../../src/cache/policy/freshness.ts';
+import { ageValue, currentAge, freshnessLifetime, HEURISTIC_CAP, initialAge, mustRevalidate } from '../../src/cache/policy/freshness.ts';
 import { requestDirectives, staleIfError, use } from '../../src/cache/policy/request.ts';
 import { normaliseValue, secondaryKey, varyNames } from '../../src/cache/policy/vary.ts';
 import { invalidates, invalidationTargets } from '../../src/cache/policy/invalidate.ts';
@@ -120,6 +120,32 @@ describe('Age', () => {
     assert.equal(initialAge({ age: 'abc', date: undefined, requestTime: T, responseTime: T + 1 }), 1);
   });
   it('grows with resident time', () => assert.equal(currentAge(5, T, T + 10), 15));
+  it('a list-valued Age counts its first member', () => {
+    assert.equal(initialAge({ age: '7200, 0', date: undefined, requestTime: T, responseTime: T }), 7200);
+  });
+});
+
+describe('the Age value (RFC 9111 5.1: first member of a list; invalid ignored)', () => {
+  const cases: [string | undefined, number][] = [
+    [undefined, 0],
+    ['30', 30],
+    [' 30 ', 30],
+    ['7200, 0', 7200],
+    ['7200,0', 7200],
+    ['0, 7200', 0],
+    // two Age lines, as the stored headers join them
+    ['7200, 3', 7200],
+    ['abc', 0],
+    ['abc, 7200', 0],
+    ['-5', 0],
+    ['1.5', 0],
+    ['', 0],
+    [', 7200', 0],
+    ['99999999999', 2 ** 31],
+  ];
+  for (const [age, want] of cases) {
+    it(JSON.stringify(age), () => assert.equal(ageValue(age), want));
+  }
 });
 
 describe('using a stored response', () => {
