@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
+import { sendEarlyHints } from '../server/early-hints.ts';
 import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
 import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
 import type { Directives } from './policy/directives.ts';
@@ -152,6 +153,11 @@ export class Fetch implements CaptureSink {
     const head = targeted ? withoutField(raw, field as string) : [...raw];
     head.push('cache-status', cacheStatus);
     client.res.writeHead(status, head);
+  }
+
+  earlyHints(hints: Record<string, string | string[]>): void {
+    // a background refresh has nobody to tell, and a hit later replays none
+    if (this.client) sendEarlyHints(this.client.res, hints);
   }
 
   data(chunk: Buffer, done: () => void): void {
