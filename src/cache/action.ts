@@ -48,6 +48,7 @@ export class CacheAction implements Action {
       storeSetCookie: config.store_set_cookie,
       useStaleError: config.use_stale.includes('error'),
       lockTimeout: config.lock_timeout,
+      targetedField: config.cdn_cache_control,
     };
     this.upgrade = inner.upgrade?.bind(inner);
   }

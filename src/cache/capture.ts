@@ -9,6 +9,8 @@ import { UNMATCHED, type EdgeRequest, type EdgeRes } from '../server/response.ts
 
 export interface CaptureSink {
   head(status: number, raw: string[]): void;
+  /** A 103 from the upstream, before the head: for the waiting client, never stored. */
+  earlyHints(hints: Record<string, string | string[]>): void;
   data(chunk: Buffer, done: () => void): void;
   end(): void;
   /** The response broke off (upstream died mid-body) or was cut by the cache. */
@@ -107,6 +109,10 @@ export class CaptureResponse extends Writable implements EdgeRes {
   }
 
   writeContinue(): void {}
+
+  writeEarlyHints(hints: Record<string, string | string[]>): void {
+    if (!this.headersSent) this.sink.earlyHints(hints);
+  }
 
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
     if (!this.headersSent) this.writeHead(this.statusCode);

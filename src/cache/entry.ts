@@ -2,8 +2,9 @@
 // once at store time, and the head a hit writes precomputed, so a hit is a look-up and one
 // writeHead/end of a Buffer.
 
-import { parseCacheControl, qualifiedFields, type Directives } from './policy/directives.ts';
+import { qualifiedFields, type Directives } from './policy/directives.ts';
 import { freshnessLifetime, initialAge } from './policy/freshness.ts';
+import { responseDirectives } from './policy/targeted.ts';
 import type { StoredHeaders } from './policy/update.ts';
 
 export interface CacheEntry {
@@ -20,7 +21,7 @@ export interface CacheEntry {
   lifetime: number;
   etag: string | undefined;
   lastModified: string | undefined;
-  /** Flat [name, value, ...] head without Age and Cache-Status. */
+  /** Flat [name, value, ...] head without Age and Cache-Status (and the targeted field edge followed). */
   head: string[];
   /** The head with Age and Cache-Status for hits within one second, reused by every hit in it. */
   hitSecond: number;
@@ -52,8 +53,13 @@ export function strippedFields(directives: Directives): Set<string> {
   return new Set([...qualifiedFields(directives.get('no-cache')), ...qualifiedFields(directives.get('private'))]);
 }
 
-export function makeEntry(key: string, url: string, status: number, received: StoredHeaders, body: Buffer, requestTime: number, responseTime: number): CacheEntry {
-  const directives = parseCacheControl(received['cache-control']);
+/**
+ * `targetedField` is the lower-case name of the targeted cache-control field edge follows
+ * (cache.cdn_cache_control), or false. It stays in the stored headers, so that a 304 merged into
+ * them is judged by the same rules, but not in the head clients get.
+ */
+export function makeEntry(key: string, url: string, status: number, received: StoredHeaders, body: Buffer, requestTime: number, responseTime: number, targetedField: string | false): CacheEntry {
+  const { directives, targeted } = responseDirectives(received['cache-control'], targetedField === false ? undefined : one(received[targetedField]));
   const stripped = strippedFields(directives);
   const headers: StoredHeaders = {};
   for (const name of Object.keys(received)) {
@@ -62,20 +68,21 @@ export function makeEntry(key: string, url: string, status: number, received: St
   const entry: CacheEntry = {
     key, url, status, headers, body, directives, responseTime,
     initialAge: initialAge({ age: one(received.age), date: one(received.date), requestTime, responseTime }),
-    lifetime: freshnessLifetime({ status, response: directives, date: one(headers.date), expires: one(headers.expires), lastModified: one(headers['last-modified']), responseTime }),
+    lifetime: freshnessLifetime({ status, response: directives, date: one(headers.date), expires: targeted ? undefined : one(headers.expires), lastModified: one(headers['last-modified']), responseTime }),
     etag: one(headers.etag),
     lastModified: one(headers['last-modified']),
     head: [],
     hitSecond: -1,
     hitHead: [],
   };
-  entry.head = flatHead(headers, body.length);
+  entry.head = flatHead(headers, body.length, targeted ? targetedField : false);
   return entry;
 }
 
-function flatHead(headers: StoredHeaders, length: number): string[] {
+function flatHead(headers: StoredHeaders, length: number, omit: string | false): string[] {
   const head: string[] = [];
   for (const name of Object.keys(headers)) {
+    if (name === omit) continue;
     const v = headers[name]!;
     if (Array.isArray(v)) for (const item of v) head.push(name, item);
     else head.push(name, v);

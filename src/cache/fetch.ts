@@ -8,10 +8,12 @@ import type { TLSSocket } from 'node:tls';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
+import { sendEarlyHints } from '../server/early-hints.ts';
 import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
 import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
-import { parseCacheControl, type Directives } from './policy/directives.ts';
+import type { Directives } from './policy/directives.ts';
 import { notStorable } from './policy/storable.ts';
+import { responseDirectives } from './policy/targeted.ts';
 import { ERROR_STATUSES, staleIfError } from './policy/request.ts';
 import { mergeHeaders, notModifiedApplies, type StoredHeaders } from './policy/update.ts';
 import { secondaryKey, varyNames } from './policy/vary.ts';
@@ -25,6 +27,8 @@ export interface FetchSettings {
   storeSetCookie: boolean;
   useStaleError: boolean;
   lockTimeout: number;
+  /** The targeted cache-control field followed (lower case, e.g. cdn-cache-control), or false. */
+  targetedField: string | false;
 }
 
 export interface Client {
@@ -120,14 +124,15 @@ export class Fetch implements CaptureSink {
       this.mode = 'stale';
       return;
     }
-    const response = parseCacheControl(headers['cache-control']);
+    const field = this.settings.targetedField;
+    const { directives: response, targeted } = responseDirectives(headers['cache-control'], field === false ? undefined : one(headers[field]));
     const reason = notStorable({
       method: 'GET',
       status,
       request: this.requestDirectives,
       response,
       authorization: this.request.headers.authorization !== undefined,
-      hasExpires: headers.expires !== undefined,
+      hasExpires: !targeted && headers.expires !== undefined,
       hasSetCookie: headers['set-cookie'] !== undefined,
       vary: one(headers.vary),
       storeSetCookie: this.settings.storeSetCookie,
@@ -144,7 +149,15 @@ export class Fetch implements CaptureSink {
     else if (reason !== undefined) cacheStatus += `; detail=${reason}`;
     else cacheStatus += '; detail=too-large';
     client.res.upstream = this.capture.upstream;
-    client.res.writeHead(status, [...raw, 'cache-status', cacheStatus]);
+    // the targeted field was for edge's cache, which has followed it
+    const head = targeted ? withoutField(raw, field as string) : [...raw];
+    head.push('cache-status', cacheStatus);
+    client.res.writeHead(status, head);
+  }
+
+  earlyHints(hints: Record<string, string | string[]>): void {
+    // a background refresh has nobody to tell, and a hit later replays none
+    if (this.client) sendEarlyHints(this.client.res, hints);
   }
 
   data(chunk: Buffer, done: () => void): void {
@@ -192,7 +205,7 @@ export class Fetch implements CaptureSink {
       // a cookie set in a 304 would otherwise be handed to every later client
       if (!this.settings.storeSetCookie) stripped.add('set-cookie');
       const merged = mergeHeaders(stored.headers, this.headers, stripped);
-      const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime);
+      const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime, this.settings.targetedField);
       zone.store.set(entry);
       if (client) serveStored(client.req, client.res, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
     } else if (this.mode === 'stale') {
@@ -231,7 +244,7 @@ export class Fetch implements CaptureSink {
       store.setVary(this.primary, names);
       key += secondaryKey(names, this.request.headers);
     }
-    store.set(makeEntry(key, this.url, this.status, this.headers, body, this.requestTime, this.responseTime));
+    store.set(makeEntry(key, this.url, this.status, this.headers, body, this.requestTime, this.responseTime, this.settings.targetedField));
   }
 
   private readonly clientGone = (): void => {
@@ -256,4 +269,13 @@ export class Fetch implements CaptureSink {
     this.waiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** A flat [name, value, ...] head without the (lower-case) `name`. */
+function withoutField(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== name.length || raw[i]!.toLowerCase() !== name) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
 }

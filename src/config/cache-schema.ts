@@ -8,6 +8,9 @@ import { duration, size } from './values.ts';
 
 export const USE_STALE = ['error', 'updating'] as const;
 
+// a header name as people write them (RFC 9110 5.1 allows more, but no targeted field needs it)
+const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+
 const names = (what: string) => z.array(z.string().min(1), { error: `expected a list of ${what}` }).default([]);
 
 export const cacheSchema = z.strictObject({
@@ -30,6 +33,21 @@ export const cacheSchema = z.strictObject({
   store_set_cookie: z.boolean().default(false)
     .describe('Store responses that carry Set-Cookie (every client then gets the cookie). Default false: such responses pass through unstored.'),
   lock_timeout: duration('How long concurrent misses for one key wait for the first one\'s response before going to the upstream themselves.', '5s'),
+  cdn_cache_control: z.union([z.literal(false), z.string()], { error: 'expected a header name such as CDN-Cache-Control, or false' })
+    .default('CDN-Cache-Control')
+    .transform((value, ctx): string | false => {
+      if (value === false || value === 'off') return false;
+      if (!FIELD_NAME.test(value)) {
+        ctx.addIssue({ code: 'custom', message: `bad header name ${JSON.stringify(value)}: use letters, digits and "-", e.g. CDN-Cache-Control` });
+        return z.NEVER;
+      }
+      if (value.toLowerCase() === 'cache-control') {
+        ctx.addIssue({ code: 'custom', message: 'Cache-Control is what the targeted field overrides: name another header, e.g. CDN-Cache-Control' });
+        return z.NEVER;
+      }
+      return value.toLowerCase();
+    })
+    .describe('The targeted cache-control header (RFC 9213) that edge\'s cache follows instead of Cache-Control: when the app sends it with a valid value, its directives (max-age, s-maxage, no-store, no-cache, private, must-revalidate, stale-while-revalidate, stale-if-error, ...) decide, Cache-Control and Expires are ignored by the cache (Cache-Control still reaches the client), and the header itself is not passed on. Another name, e.g. Edge-Cache-Control, targets edge alone; false (or off) turns it off. Default CDN-Cache-Control.'),
   zone: z.string().min(1).optional()
     .describe('Name of the store, shown in metrics and /cache; routes with the same zone share one store (the first one\'s sizes count). Default: the site\'s first host and the route\'s match.'),
 }).describe('HTTP cache (RFC 9111) for proxied responses, in memory.');

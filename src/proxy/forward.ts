@@ -20,6 +20,7 @@ import { holdBody, replay, type HeldBody } from './replay.ts';
 import { IDEMPOTENT, mayRetry } from './retry.ts';
 import { resolvePool } from '../config/upstream-schema.ts';
 import { createProxyServer, forwardRequest, forwardUpgrade, type AgentPool, type EdgeProxy } from './upstream.ts';
+import { relayEarlyHints } from './early-hints.ts';
 
 export interface ProxyContext {
   limits: Limits;
@@ -266,6 +267,7 @@ export class ProxyHandler implements Action {
 
   private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeRes): void => {
     res.upstreamRequest = proxyReq;
+    proxyReq.on('information', (info) => relayEarlyHints(info, res));
     if (this.readTimeout > 0) proxyReq.setTimeout(this.readTimeout, onReadTimeout);
   };
 

@@ -65,6 +65,7 @@ export interface EdgeRes extends Exchange, NodeJS.WritableStream {
   writeHead(statusCode: number, headers?: OutgoingHttpHeaders | string[]): unknown;
   setHeader(name: string, value: number | string | readonly string[]): unknown;
   writeContinue(): void;
+  writeEarlyHints(hints: Record<string, string | string[]>): void;
   destroy(error?: Error): unknown;
 }
 

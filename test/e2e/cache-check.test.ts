@@ -43,6 +43,21 @@ const BAD: { name: string; yaml: string; expected: string }[] = [
     yaml: `${SITE}    cache: { lock_timeout: 5 }\n    routes:\n      - proxy: { to: 127.0.0.1:3000 }\n`,
     expected: 'FILE:3:28: sites[0].cache.lock_timeout: bad duration 5 (a bare number is ambiguous: write 5s)',
   },
+  {
+    name: 'cdn_cache_control that is not a header name',
+    yaml: `${ROUTE}      - proxy: { to: 127.0.0.1:3000 }\n        cache: { cdn_cache_control: "CDN Cache" }\n`,
+    expected: 'FILE:5:37: sites[0].routes[0].cache.cdn_cache_control: bad header name "CDN Cache": use letters, digits and "-", e.g. CDN-Cache-Control',
+  },
+  {
+    name: 'cdn_cache_control naming Cache-Control itself',
+    yaml: `${ROUTE}      - proxy: { to: 127.0.0.1:3000 }\n        cache: { cdn_cache_control: cache-control }\n`,
+    expected: 'FILE:5:37: sites[0].routes[0].cache.cdn_cache_control: Cache-Control is what the targeted field overrides: name another header, e.g. CDN-Cache-Control',
+  },
+  {
+    name: 'cdn_cache_control: true',
+    yaml: `${ROUTE}      - proxy: { to: 127.0.0.1:3000 }\n        cache: { cdn_cache_control: true }\n`,
+    expected: 'FILE:5:37: sites[0].routes[0].cache.cdn_cache_control: expected a header name such as CDN-Cache-Control, or false',
+  },
 ];
 
 describe('edge check: cache config', () => {
@@ -68,7 +83,12 @@ describe('edge check: cache config', () => {
           use_stale: [error, updating]
           store_set_cookie: false
           lock_timeout: 2s
+          cdn_cache_control: Edge-Cache-Control
       - proxy: { to: 127.0.0.1:3000 }
+        cache: { cdn_cache_control: off }
+      - match: /b/
+        proxy: { to: 127.0.0.1:3000 }
+        cache: { cdn_cache_control: false }
 `);
     const r = await runEdge(['check', '-c', file]);
     assert.deepEqual(r, { code: 0, stdout: `${file}: ok\n`, stderr: '' });

@@ -7,12 +7,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deltaSeconds, parseCacheControl, qualifiedFields } from '../../src/cache/policy/directives.ts';
 import { notStorable, reusableWithAuthorization, type StorableInput } from '../../src/cache/policy/storable.ts';
-import { currentAge, freshnessLifetime, HEURISTIC_CAP, initialAge, mustRevalidate } from '../../src/cache/policy/freshness.ts';
+import { ageValue, currentAge, freshnessLifetime, HEURISTIC_CAP, initialAge, mustRevalidate } from '../../src/cache/policy/freshness.ts';
 import { requestDirectives, staleIfError, use } from '../../src/cache/policy/request.ts';
 import { normaliseValue, secondaryKey, varyNames } from '../../src/cache/policy/vary.ts';
 import { invalidates, invalidationTargets } from '../../src/cache/policy/invalidate.ts';
 import { mergeHeaders, notModifiedApplies } from '../../src/cache/policy/update.ts';
 import { notModified } from '../../src/cache/policy/conditional.ts';
+import { parseTargeted, responseDirectives } from '../../src/cache/policy/targeted.ts';
 
 const cc = parseCacheControl;
 const T = Date.UTC(2026, 0, 1, 12, 0, 0) / 1000;
@@ -120,6 +121,81 @@ describe('Age', () => {
     assert.equal(initialAge({ age: 'abc', date: undefined, requestTime: T, responseTime: T + 1 }), 1);
   });
   it('grows with resident time', () => assert.equal(currentAge(5, T, T + 10), 15));
+  it('a list-valued Age counts its first member', () => {
+    assert.equal(initialAge({ age: '7200, 0', date: undefined, requestTime: T, responseTime: T }), 7200);
+  });
+});
+
+describe('the Age value (RFC 9111 5.1: first member of a list; invalid ignored)', () => {
+  const cases: [string | undefined, number][] = [
+    [undefined, 0],
+    ['30', 30],
+    [' 30 ', 30],
+    ['7200, 0', 7200],
+    ['7200,0', 7200],
+    ['0, 7200', 0],
+    // two Age lines, as the stored headers join them
+    ['7200, 3', 7200],
+    ['abc', 0],
+    ['abc, 7200', 0],
+    ['-5', 0],
+    ['1.5', 0],
+    ['', 0],
+    [', 7200', 0],
+    ['99999999999', 2 ** 31],
+  ];
+  for (const [age, want] of cases) {
+    it(JSON.stringify(age), () => assert.equal(ageValue(age), want));
+  }
+});
+
+describe('targeted fields (RFC 9213: CDN-Cache-Control as a Structured Fields Dictionary)', () => {
+  const cases: [string, [string, string | true][] | undefined][] = [
+    ['max-age=60', [['max-age', '60']]],
+    ['no-store', [['no-store', true]]],
+    ['private, max-age=0', [['private', true], ['max-age', '0']]],
+    ['max-age=60,  stale-while-revalidate=30', [['max-age', '60'], ['stale-while-revalidate', '30']]],
+    ['no-cache="set-cookie"', [['no-cache', 'set-cookie']]],
+    ['no-store=?1, public=?0', [['no-store', true]]],
+    ['max-age=1, max-age=100', [['max-age', '100']]],
+    ['max-age=10;x=1', [['max-age', '10']]],
+    ['max-age=1.5', [['max-age', '1.5']]],
+    ['s-maxage=tok', [['s-maxage', 'tok']]],
+    ['  max-age=5', [['max-age', '5']]],
+    // parse errors: the whole field is ignored
+    ['', undefined],
+    ['   ', undefined],
+    ['Max-Age=60', undefined],
+    ['max-age = 60', undefined],
+    ['max-age=60,', undefined],
+    ['max-age=60,,no-store', undefined],
+    ['max-age=60 no-store', undefined],
+    ['max-age="60', undefined],
+    ['max-age=60abc', undefined],
+    ['max-age=1234567890123456', undefined],
+    ['max-age=(1 2)', undefined],
+    ['max-age=:aGk=:', undefined],
+    ['no-store=?2', undefined],
+    ['private="a\\qb"', undefined],
+  ];
+  for (const [text, want] of cases) {
+    it(JSON.stringify(text), () => assert.deepEqual(parseTargeted(text) === undefined ? undefined : [...parseTargeted(text)!], want));
+  }
+  it('a valid targeted field wins over Cache-Control', () => {
+    const r = responseDirectives('no-store', 'max-age=60');
+    assert.equal(r.targeted, true);
+    assert.deepEqual([...r.directives], [['max-age', '60']]);
+  });
+  it('an invalid one falls back to Cache-Control', () => {
+    const r = responseDirectives('max-age=5', 'Max-Age=60');
+    assert.equal(r.targeted, false);
+    assert.deepEqual([...r.directives], [['max-age', '5']]);
+  });
+  it('absent: Cache-Control', () => assert.deepEqual(responseDirectives('no-store', undefined), { directives: cc('no-store'), targeted: false }));
+  it('its no-store makes it unstorable whatever Cache-Control says', () => {
+    const { directives } = responseDirectives('public, max-age=600', 'no-store');
+    assert.equal(notStorable({ method: 'GET', status: 200, request: cc(''), response: directives, authorization: false, hasExpires: false, hasSetCookie: false, vary: undefined, storeSetCookie: false }), 'no-store');
+  });
 });
 
 describe('using a stored response', () => {

@@ -13,7 +13,7 @@ import type { EdgeRequest } from '../../src/server/response.ts';
 
 const now = Date.now() / 1000;
 const entry = (key: string, url = key, bytes = 100, headers: Record<string, string> = { 'cache-control': 'max-age=60' }) =>
-  makeEntry(key, url, 200, headers, Buffer.alloc(bytes), now, now);
+  makeEntry(key, url, 200, headers, Buffer.alloc(bytes), now, now, false);
 
 describe('MemoryStore', () => {
   it('gets what was set, counts bytes, and evicts least recently used past max_size', () => {
@@ -63,13 +63,13 @@ describe('MemoryStore', () => {
 
 describe('stored entries', () => {
   it('precompute the head with the stored length, without Age or hop fields', () => {
-    const e = makeEntry('k', 'u', 200, { 'content-type': 'text/plain', age: '5', 'content-length': '999', 'cache-control': 'max-age=60' }, Buffer.from('hello'), now - 1, now);
+    const e = makeEntry('k', 'u', 200, { 'content-type': 'text/plain', age: '5', 'content-length': '999', 'cache-control': 'max-age=60' }, Buffer.from('hello'), now - 1, now, false);
     assert.deepEqual(e.head, ['content-type', 'text/plain', 'cache-control', 'max-age=60', 'content-length', '5']);
     assert.equal(e.lifetime, 60);
     assert.ok(e.initialAge >= 6 && e.initialAge < 7);
   });
   it('drop fields named by no-cache="..." and private="..."', () => {
-    const e = makeEntry('k', 'u', 200, { 'cache-control': 'max-age=60, no-cache="x-a", private="x-b"', 'x-a': '1', 'x-b': '2', 'x-c': '3' }, Buffer.alloc(0), now, now);
+    const e = makeEntry('k', 'u', 200, { 'cache-control': 'max-age=60, no-cache="x-a", private="x-b"', 'x-a': '1', 'x-b': '2', 'x-c': '3' }, Buffer.alloc(0), now, now, false);
     assert.deepEqual(Object.keys(e.headers).sort(), ['cache-control', 'x-c']);
   });
 });

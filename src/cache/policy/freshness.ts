@@ -49,7 +49,7 @@ export function freshnessLifetime(r: LifetimeInput): number {
 }
 
 export interface AgeInput {
-  /** The Age header received, if any. */
+  /** The Age header received, if any; repeated lines joined with commas. */
   age: string | undefined;
   date: string | undefined;
   requestTime: number;
@@ -60,9 +60,18 @@ export interface AgeInput {
 export function initialAge(r: AgeInput): number {
   const date = parseHttpDate(r.date) ?? r.responseTime;
   const apparent = Math.max(0, r.responseTime - date);
-  const ageValue = r.age !== undefined && /^\d+$/.test(r.age.trim()) ? Number(r.age.trim()) : 0;
-  const corrected = ageValue + (r.responseTime - r.requestTime);
+  const corrected = ageValue(r.age) + (r.responseTime - r.requestTime);
   return Math.max(apparent, corrected);
+}
+
+/**
+ * The Age field's value (RFC 9111 5.1): of a list (`7200, 0`, or two Age lines) the first member
+ * counts; a value that is not delta-seconds is ignored (0).
+ */
+export function ageValue(age: string | undefined): number {
+  if (age === undefined) return 0;
+  const comma = age.indexOf(',');
+  return deltaSeconds((comma === -1 ? age : age.slice(0, comma)).trim()) ?? 0;
 }
 
 export function currentAge(initial: number, responseTime: number, now: number): number {
