@@ -1,13 +1,15 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
-// root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not bind, a certificate file or
-// CA root it cannot read, or a static root that is not a folder, is an error.
+// root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not
+// bind, a certificate file or CA root it cannot read, a site's certificate and key that cannot be
+// served together, or a static root that is not a folder, is an error.
 
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 import type { UpstreamSpec } from './upstream-schema.ts';
+import { describeCertificate } from '../tls/context.ts';
 
 export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
   const { config, locate, pathIn } = loaded;
@@ -50,19 +52,52 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
       if (problem) problems.push({ where: locate([key]), path: key, message: problem, severity: 'error' });
     }
   }
-  const files: [PropertyKey[], string | undefined][] = [[['acme', 'ca_root'], config.acme.ca_root]];
-  config.sites.forEach((site, s) => {
-    if (typeof site.tls === 'object') files.push([['sites', s, 'tls', 'cert'], site.tls.cert], [['sites', s, 'tls', 'key'], site.tls.key]);
-  });
-  for (const [path, file] of files) {
-    if (file === undefined) continue;
+  if (config.acme.ca_root !== undefined) {
+    const problem = await unreadable(config.acme.ca_root);
+    if (problem) problems.push({ where: locate(['acme', 'ca_root']), path: pathIn(['acme', 'ca_root']), message: problem, severity: 'error' });
+  }
+  problems.push(...(await certificateFileProblems(loaded)));
+  return problems;
+}
+
+/**
+ * Sites' own `tls: { cert, key }` files that cannot be served: unreadable, not parsing, or a key
+ * that is not the certificate's. Checked by `edge check`, before listening and before a reload
+ * applies, so such files are a config error rather than a crash where the pair is installed.
+ */
+export async function certificateFileProblems(loaded: LoadedConfig): Promise<Problem[]> {
+  const { config, locate, pathIn } = loaded;
+  const problems: Problem[] = [];
+  for (const [s, site] of config.sites.entries()) {
+    if (typeof site.tls !== 'object') continue;
+    const { cert, key } = site.tls;
+    let readable = true;
+    for (const [field, file] of [['cert', cert], ['key', key]] as const) {
+      const problem = await unreadable(file);
+      if (!problem) continue;
+      readable = false;
+      const path = ['sites', s, 'tls', field];
+      problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'error' });
+    }
+    if (!readable) continue;
     try {
-      await access(file, constants.R_OK);
+      const [certPem, keyPem] = await Promise.all([readFile(cert, 'utf8'), readFile(key, 'utf8')]);
+      describeCertificate(certPem, keyPem);
     } catch (err) {
-      problems.push({ where: locate(path), path: pathIn(path), message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, severity: 'error' });
+      const path = ['sites', s, 'tls'];
+      problems.push({ where: locate(path), path: pathIn(path), message: `${cert} and ${key} cannot be served: ${(err as Error).message}`, severity: 'error' });
     }
   }
   return problems;
+}
+
+async function unreadable(file: string): Promise<string | undefined> {
+  try {
+    await access(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot read ${file} (${(err as NodeJS.ErrnoException).code})`;
+  }
 }
 
 async function socketProblem(path: string): Promise<string | undefined> {

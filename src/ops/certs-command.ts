@@ -6,9 +6,9 @@ import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { directoryUrl } from '../config/tls-schema.ts';
 import { issuerId } from '../tls/acme.ts';
-import { describeCertificate } from '../tls/context.ts';
+import { CertStore } from '../tls/cert-store.ts';
 import { Ledger } from '../tls/ledger.ts';
-import { certificatePlan, nameFolder } from '../tls/plan.ts';
+import { certificatePlan } from '../tls/plan.ts';
 import { renewalTime } from '../tls/renewal.ts';
 import { openStorage, storageLabel } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
@@ -81,18 +81,17 @@ async function readStorage(loaded: LoadedConfig): Promise<Listing> {
 async function listStorage(loaded: LoadedConfig, storage: Storage): Promise<Listing> {
   const { config } = loaded;
   const ledger = new Ledger(storage);
-  const acmeFolder = issuerId(directoryUrl(config.acme.ca));
+  // read only: a running edge sets a bad pair aside, the listing just says so
+  const store = new CertStore(storage, issuerId(directoryUrl(config.acme.ca)));
   const certificates: CertView[] = [];
   for (const source of certificatePlan(config.sites)) {
     if (source.kind === 'files') {
       certificates.push({ name: source.names[0]!, source: 'files', issuer: `files ${source.cert}` });
       continue;
     }
-    const folder = `${source.kind === 'acme' ? acmeFolder : 'local'}/${nameFolder(source.name)}`;
-    const [cert, key, record] = await Promise.all([
-      storage.get(`${folder}/cert.pem`), storage.get(`${folder}/key.pem`), ledger.get(`${folder}/ledger.json`),
-    ]);
-    const served = cert && key ? describeCertificate(cert.toString(), key.toString()) : undefined;
+    const stored = { name: source.name, source: source.kind };
+    const [reading, record] = await Promise.all([store.inspect(stored), ledger.get(store.ledgerKey(stored))]);
+    const served = reading.kind === 'good' ? reading.cert : undefined;
     certificates.push({
       name: source.name,
       source: source.kind,
@@ -100,7 +99,7 @@ async function listStorage(loaded: LoadedConfig, storage: Storage): Promise<List
       notAfter: served?.notAfter.toISOString(),
       renewAt: served ? renewalTime(served, { now: new Date(), random: 0 }).toISOString() : undefined,
       nextAttempt: record.nextAttempt,
-      lastError: record.lastError,
+      lastError: reading.kind === 'bad' ? `stored pair cannot be served: ${reading.problem}` : record.lastError,
     });
   }
   return { storage: storageLabel(config.storage), certificates };

@@ -1,11 +1,13 @@
 // Reloading from the config file: read and validate it again, then hand the new config to whoever
-// applies it (the one-process edge, or the supervisor and its workers). An invalid file changes
-// nothing and is reported as file:line:col lines.
+// applies it (the one-process edge, or the supervisor and its workers). An invalid file, or a
+// site's own certificate files that cannot be served, change nothing and are reported as
+// file:line:col lines.
 
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
+import { certificateFileProblems } from '../config/check.ts';
 import type { AdminRoute } from './admin.ts';
 import type { Logger } from './log.ts';
 import type { MetricSource } from './metric-sample.ts';
@@ -42,7 +44,11 @@ export class Reloader {
     if (!this.file) return this.failed(['edge was started from the command line: there is no config file to reload']);
     let config: Config;
     try {
-      config = loadConfigFile(this.file).config;
+      const loaded = loadConfigFile(this.file);
+      // sites' own certificate files are read at the reload: ones that cannot be served refuse it
+      const refused = (await certificateFileProblems(loaded)).filter((p) => p.severity === 'error');
+      if (refused.length > 0) throw new ConfigError(refused);
+      config = loaded.config;
     } catch (err) {
       if (err instanceof ConfigError) return this.failed(err.problems.filter((p) => p.severity === 'error').map(formatProblem));
       return this.failed([`${this.file}: ${(err as Error).message}`]);

@@ -1,8 +1,10 @@
 // edge's TLS defaults and the SecureContexts built with them: TLS 1.2 and 1.3 only, AEAD ciphers
-// with forward secrecy only, the server's cipher order, session tickets for resumption.
+// with forward secrecy only, the server's cipher order, session tickets for resumption. Also the
+// one check every certificate passes before it is served: its chain and key parse, the key is the
+// certificate's, and OpenSSL accepts the pair.
 
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { constants, X509Certificate } from 'node:crypto';
+import { constants, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 
 /** TLS 1.3 suites (all AEAD), then TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305: Mozilla's
  * "intermediate" list without the finite-field DHE suites. */
@@ -50,13 +52,45 @@ export function secureContext(cert: { certPem: string; keyPem: string }): Secure
   return createSecureContext({ ...TLS_DEFAULTS, cert: cert.certPem, key: cert.keyPem });
 }
 
-/** Reads validity, names and issuer from a PEM chain (its first certificate is the leaf). */
+/** A certificate and key that cannot be served together; the message says what is wrong. */
+export class CertificatePairError extends Error {
+  readonly code = 'EBADPAIR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CertificatePairError';
+  }
+}
+
+/**
+ * Reads validity, names and issuer from a PEM chain (its first certificate is the leaf), after
+ * checking that the pair can be served: createSecureContext throws on a key that is not the
+ * certificate's, and a caller that skipped this check would crash where it installs the pair.
+ */
 export function describeCertificate(certPem: string, keyPem: string): ServedCertificate {
-  const leaf = new X509Certificate(certPem);
+  const leaf = parse('the certificate does not parse', () => new X509Certificate(certPem));
+  const key: KeyObject = parse('the private key does not parse', () => createPrivateKey(keyPem));
+  if (key.type !== 'private') throw new CertificatePairError('the key file holds no private key');
+  if (!leaf.checkPrivateKey(key)) {
+    throw new CertificatePairError(`the private key (${key.asymmetricKeyType}) is not the key of the certificate (serial ${leaf.serialNumber}, ${leaf.publicKey.asymmetricKeyType})`);
+  }
+  const notBefore = new Date(leaf.validFrom);
+  const notAfter = new Date(leaf.validTo);
+  if (!(notAfter > notBefore)) throw new CertificatePairError(`the certificate's validity period is empty (${leaf.validFrom} to ${leaf.validTo})`);
+  // the rest of the chain, and anything else OpenSSL refuses
+  parse('OpenSSL refuses the pair', () => secureContext({ certPem, keyPem }));
   const names = (leaf.subjectAltName ?? '')
     .split(', ')
     .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
     .filter((n) => n !== '');
   const issuer = /CN=([^\n]+)/.exec(leaf.issuer)?.[1] ?? leaf.issuer;
-  return { names, certPem, keyPem, notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), issuer };
+  return { names, certPem, keyPem, notBefore, notAfter, issuer };
+}
+
+function parse<T>(problem: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CertificatePairError(`${problem} (${e.code ? `${e.code}: ` : ''}${e.message})`);
+  }
 }

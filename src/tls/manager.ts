@@ -92,7 +92,7 @@ export class CertManager {
   /** Installs files and stored certificates, then starts obtaining the missing ones in the background. */
   async start(): Promise<void> {
     for (const entry of this.entries) {
-      if (entry.files) await this.loadFiles(entry);
+      if (entry.files) await this.loadFiles(entry, undefined);
       else {
         // unreachable storage must not stop edge from starting: the first check retries it
         const stored = await this.store.load(entry).catch((err: Error) => {
@@ -150,6 +150,8 @@ export class CertManager {
       this.entries.splice(this.entries.indexOf(entry), 1);
     }
     const kept = new Set(this.entries.map(entryKey));
+    // what the table still serves for a name whose files are read again below
+    const before = new Map(removed.flatMap((e) => (e.cert ? e.names.map((n) => [n, e.cert!] as const) : [])));
     const added = sources.filter((s) => !kept.has(key(s))).map((s): Entry => s.kind === 'files'
       ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
       : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
@@ -160,7 +162,7 @@ export class CertManager {
     this.opts.onRemove?.(gone);
     this.entries.push(...added);
     for (const entry of added) {
-      if (entry.files) await this.loadFiles(entry);
+      if (entry.files) await this.loadFiles(entry, before.get(entry.name));
       else {
         const stored = await this.store.load(entry);
         if (stored) this.install(entry, stored);
@@ -218,7 +220,7 @@ export class CertManager {
   private async saveUnsaved(entry: Entry): Promise<void> {
     const lock = await this.opts.storage.lock(this.store.lockName(entry), { waitMs: 10_000 });
     try {
-      const stored = await this.store.load(entry);
+      const stored = await this.store.load(entry, { locked: true });
       const mine = describeCertificate(entry.unsaved!.certPem, entry.unsaved!.keyPem);
       if (!stored || stored.notBefore < mine.notBefore) {
         await this.store.save(entry, entry.unsaved!);
@@ -235,14 +237,29 @@ export class CertManager {
     for (const entry of this.entries) clearTimeout(entry.timer);
   }
 
-  private async loadFiles(entry: Entry): Promise<void> {
-    const [cert, key] = await Promise.all([readFile(entry.files!.cert, 'utf8'), readFile(entry.files!.key, 'utf8')]);
-    const served = describeCertificate(cert, key);
+  /**
+   * Installs a site's own files. Files that cannot be served are refused before listening and at
+   * reload (config/check.ts), so this meets them only if they changed since: it says so and keeps
+   * `previous` (the certificate from these files before a reload) serving.
+   */
+  private async loadFiles(entry: Entry, previous: ServedCertificate | undefined): Promise<void> {
+    let served: ServedCertificate;
+    try {
+      const [cert, key] = await Promise.all([readFile(entry.files!.cert, 'utf8'), readFile(entry.files!.key, 'utf8')]);
+      served = describeCertificate(cert, key);
+    } catch (err) {
+      entry.cert = previous;
+      entry.lastError = (err as Error).message;
+      const serving = previous ? 'the previous certificate keeps serving' : 'the site has no certificate';
+      this.opts.logger.error(`certificate ${entry.name}: ${entry.files!.cert} and ${entry.files!.key} cannot be served: ${entry.lastError}; ${serving}`);
+      return;
+    }
     this.install(entry, served);
     const days = (served.notAfter.getTime() - Date.now()) / 86_400_000;
     if (days < 14) this.opts.logger.warn(`certificate ${entry.name} from ${entry.files!.cert} expires in ${Math.floor(days)} days (${served.notAfter.toISOString()}); edge does not renew files`);
   }
 
+  /** `cert` comes from describeCertificate, which has checked that OpenSSL takes the pair. */
   private install(entry: Entry, cert: ServedCertificate): void {
     if (entry.dropped) return;
     if (entry.cert) entry.issuedAt = new Date();
@@ -320,7 +337,7 @@ export class CertManager {
 
   private async attempt(entry: Entry, forced: boolean, ledgerKey: string): Promise<void> {
     // another process may have renewed it while this one waited for the lock
-    const stored = await this.store.load(entry);
+    const stored = await this.store.load(entry, { locked: true });
     if (!forced && stored && (!entry.cert || stored.notAfter > entry.cert.notAfter)
       && renewalTime(stored, { now: new Date(), random: entry.random }) > new Date()) {
       this.install(entry, stored);

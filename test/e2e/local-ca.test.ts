@@ -136,7 +136,7 @@ describe('--domain localhost --domain 127.0.0.1 on the local CA', () => {
     assert.ok(ca.ca, 'root.crt is a CA certificate');
     assert.match(ca.subject, /edge Local CA/);
     for (const name of ['localhost', '127.0.0.1']) {
-      const leaf = new X509Certificate(readFileSync(join(storage, 'local', name, 'cert.pem')));
+      const leaf = new X509Certificate(readFileSync(join(storage, 'local', name, 'pair.pem')));
       assert.ok(leaf.verify(ca.publicKey), `${name} is signed by the root`);
       assert.ok(leaf.checkIssued(ca));
       assert.ok(name === 'localhost' ? leaf.checkHost(name) : leaf.checkIP(name), `${name} is in the SAN`);
@@ -158,7 +158,7 @@ describe('--domain localhost --domain 127.0.0.1 on the local CA', () => {
     assert.equal(h1.status, 200);
     assert.match(h1.text, /^app: \/by-ip via https for 127\.0\.0\.1/);
     assert.match(h1.cert.subjectaltname ?? '', /IP Address:127\.0\.0\.1/);
-    assert.equal(h1.cert.serialNumber, new X509Certificate(readFileSync(join(storage, 'local', '127.0.0.1', 'cert.pem'))).serialNumber);
+    assert.equal(h1.cert.serialNumber, new X509Certificate(readFileSync(join(storage, 'local', '127.0.0.1', 'pair.pem'))).serialNumber);
     const h2 = await h2ByIp(p.https, '/by-ip-h2', root);
     assert.equal(h2.alpn, 'h2');
     assert.match(h2.text, /^app: \/by-ip-h2 via https/);
@@ -167,7 +167,7 @@ describe('--domain localhost --domain 127.0.0.1 on the local CA', () => {
   it('keeps every key and certificate file 0600 and every folder 0700', () => {
     const entries = [{ path: storage, mode: statSync(storage).mode & 0o777, dir: true }, ...walk(storage)];
     const files = entries.filter((e) => !e.dir).map((e) => e.path.slice(storage.length + 1));
-    for (const must of ['local/root.key', 'local/root.crt', 'local/localhost/cert.pem', 'local/localhost/key.pem', 'local/127.0.0.1/cert.pem', 'local/127.0.0.1/key.pem']) {
+    for (const must of ['local/root.key', 'local/root.crt', 'local/localhost/pair.pem', 'local/127.0.0.1/pair.pem']) {
       assert.ok(files.includes(must), `${must} is stored (files: ${files.join(', ')})`);
     }
     for (const e of entries) {
@@ -210,7 +210,7 @@ describe('the root across restarts and storages', () => {
     let edge = await start(p, storage);
     await waitFor(() => issued(edge, 'localhost'), 'certificate localhost issued', 15_000);
     const root = readFileSync(join(storage, 'local', 'root.crt'), 'utf8');
-    const leaf = readFileSync(join(storage, 'local', 'localhost', 'cert.pem'), 'utf8');
+    const leaf = readFileSync(join(storage, 'local', 'localhost', 'pair.pem'), 'utf8');
     const serial = await servedSerial(p.https, 'localhost', root);
     await edge.stop();
 
@@ -221,7 +221,7 @@ describe('the root across restarts and storages', () => {
     await edge.stop();
     assert.doesNotMatch(logMessages(edge.stderr()), /issued/);
     assert.equal(readFileSync(join(storage, 'local', 'root.crt'), 'utf8'), root);
-    assert.equal(readFileSync(join(storage, 'local', 'localhost', 'cert.pem'), 'utf8'), leaf);
+    assert.equal(readFileSync(join(storage, 'local', 'localhost', 'pair.pem'), 'utf8'), leaf);
   });
 
   it('with only a named site, a handshake without SNI fails and presents no certificate', async () => {
@@ -297,7 +297,7 @@ sites:
     assert.match(h2.text, /^app: \/in via https for intranet\.example\.com/);
     const h1 = await httpsGet(p.https, 'intranet.example.com', '/in1', root);
     assert.equal(h1.status, 200);
-    const stored = new X509Certificate(readFileSync(join(storage, 'local', 'intranet.example.com', 'cert.pem')));
+    const stored = new X509Certificate(readFileSync(join(storage, 'local', 'intranet.example.com', 'pair.pem')));
     assert.equal(await servedSerial(p.https, 'intranet.example.com', root), stored.serialNumber);
     assert.match(stored.issuer, /edge Local CA/);
     assert.doesNotMatch(logMessages(edge.stderr()), /intranet\.example\.com: ordering|acme/i, 'no ACME attempt for an internal site');

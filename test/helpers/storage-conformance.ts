@@ -1,10 +1,11 @@
 // The behaviour every Storage implementation must share, as one describe() block: the filesystem
-// store runs it now, a Redis store will run the same tests against a live server.
+// store and the Redis store (against a live server) both run it, certificate pairs included.
 
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockTimeoutError, StorageKeyError, type Storage } from '../../src/tls/storage/storage.ts';
+import { certificatePairConformance } from './cert-pair-conformance.ts';
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -178,5 +179,7 @@ export function storageConformance(name: string, make: () => Promise<StorageUnde
       }
       assert.notEqual(seen.at(-1), undefined);
     });
+
+    certificatePairConformance(() => storage);
   });
 }

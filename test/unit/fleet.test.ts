@@ -71,8 +71,7 @@ it('a renewal on one instance reaches the other by its notice; a certificate sto
   const c = await instance('c', 500);
   assert.equal(c.pem(), a.pem());
   const issued = await (await LocalCA.load(a.storage)).issue([NAME]);
-  await a.storage.put(`local/${nameFolder(NAME)}/key.pem`, issued.keyPem);
-  await a.storage.put(`local/${nameFolder(NAME)}/cert.pem`, issued.chainPem);
+  await a.storage.put(`local/${nameFolder(NAME)}/pair.pem`, issued.chainPem + issued.keyPem);
   await waitFor(() => c.pem() === issued.chainPem, 'c\'s poll to find the certificate', 10_000);
   // no notice, no poll due: a and b still serve the one they had
   assert.notEqual(a.pem(), issued.chainPem);

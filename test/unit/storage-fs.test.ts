@@ -1,6 +1,6 @@
 // FsStorage: the shared Storage conformance suite, then what only a filesystem store promises:
-// file modes, crash safety of put, and locks across real processes (contention, a holder killed
-// with SIGKILL, a live holder whose heartbeat keeps it).
+// file modes, crash safety of put and of a certificate renewal, and locks across real processes
+// (contention, a holder killed with SIGKILL, a live holder whose heartbeat keeps it).
 
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,12 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { CertStore } from '../../src/tls/cert-store.ts';
+import { LocalCA } from '../../src/tls/local-ca.ts';
 import { FsStorage, ReservedKeyError, TEMP_STALE_MS } from '../../src/tls/storage/fs.ts';
 import { LockTimeoutError, StorageKeyError } from '../../src/tls/storage/storage.ts';
 import { storageConformance } from '../helpers/storage-conformance.ts';
 import { waitFor } from '../helpers/edge.ts';
 
 const FS_MODULE = new URL('../../src/tls/storage/fs.ts', import.meta.url).href;
+const STORE_MODULE = new URL('../../src/tls/cert-store.ts', import.meta.url).href;
 // Small enough for quick takeovers, with the heartbeat far inside the stale time.
 const FAST = { lockStaleMs: 600, lockRefreshMs: 150 };
 
@@ -135,6 +139,27 @@ describe('FsStorage on disk', () => {
     for (const t of temps) await utimes(join(folder, t), old, old);
     assert.deepEqual(await storage.list('acme/'), ['acme/example.com/cert.pem']);
     assert.deepEqual(await readdir(folder), ['cert.pem']);
+  });
+
+  it('a renewal SIGKILLed between the key and certificate writes leaves a loadable pair', { timeout: 60_000 }, async () => {
+    const ca = await LocalCA.load(new FsStorage(join(dir, 'ca')));
+    const [older, newer] = [await ca.issue(['kill.test']), await ca.issue(['kill.test'])];
+    const storage = new FsStorage(root);
+    // stored by an edge from before pair.pem, as on users' disks
+    await storage.put('local/kill.test/key.pem', older.keyPem);
+    await storage.put('local/kill.test/cert.pem', older.chainPem);
+    // the process dies as its second value is about to replace the old one
+    const c = child(`
+      const { CertStore } = await import(${JSON.stringify(STORE_MODULE)});
+      let renames = 0;
+      const storage = new FsStorage(ROOT, { beforeRename: () => { if (++renames === 2) process.kill(process.pid, 'SIGKILL'); } });
+      await new CertStore(storage, undefined).save({ name: 'kill.test', source: 'local' }, ${JSON.stringify({ certPem: newer.chainPem, keyPem: newer.keyPem })});`);
+    await c.exited;
+    assert.equal(c.stderr(), '');
+    const loaded = await new CertStore(storage, undefined).load({ name: 'kill.test', source: 'local' });
+    assert.ok(loaded, 'a certificate is loaded');
+    assert.ok(new X509Certificate(loaded.certPem).checkPrivateKey(createPrivateKey(loaded.keyPem)), 'its key is the certificate\'s');
+    assert.ok([older.chainPem.trim(), newer.chainPem.trim()].includes(loaded.certPem.trim()), 'the old pair or the new one');
   });
 
   it('a put sweeps old temp files from its folder', async () => {
