@@ -51,8 +51,8 @@ export class Proxy {
     if (!this.exit) return 'running';
     const how = this.exit.signal ? `signal ${this.exit.signal}` : `exit code ${this.exit.code}`;
     const lines = readFileSync(this.output, 'utf8').split('\n').filter((l) => /error|fatal|exception/i.test(l));
-    const last = lines.at(-1)?.replace(/\s+/g, ' ').slice(0, 120);
-    return last ? `${how}: ${last}` : how;
+    const last = lines.at(-1);
+    return last ? `${how}: ${messageOf(last).split('\n')[0]!.slice(0, 120)}` : how;
   }
 
   async start(): Promise<void> {
@@ -118,6 +118,16 @@ export class Proxy {
   /** Synchronous last resort on the way out (process 'exit' handlers cannot wait). */
   kill(): void {
     if (this.alive()) this.proc!.kill('SIGKILL');
+  }
+}
+
+/** edge's error log is JSON lines when not on a terminal: the message of one, else the line itself. */
+function messageOf(line: string): string {
+  try {
+    const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+    return typeof msg === 'string' ? msg : line;
+  } catch {
+    return line;
   }
 }
 

@@ -4,6 +4,8 @@
 // 2 on a setup failure. Every process it starts is stopped on the way out, however it ends.
 // Usage (from scripts/attacks): node attacks.ts WORK ROOT HTTP_PORT HTTPS_PORT HTTP_PORT2 HTTPS_PORT2
 
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startUpstream } from './attack-upstream.ts';
 import { Proxy } from './attack-proxies.ts';
 import { h1ManyCookies, h2CancelledUpload, h2ManyCookies, wsReset, type Cell } from './attack-cases.ts';
@@ -18,6 +20,8 @@ const RESETS = Number(process.env.ATTACKS_RESETS ?? 5);
 const WAIT_MS = 1000 * Number(process.env.ATTACKS_WAIT ?? 10);
 const note = (line: string) => process.stderr.write(`attacks: ${line}\n`);
 
+// the bash entry's last resort kills what is listed here, this driver included
+appendFileSync(join(work, 'pids'), `${process.pid}\n`);
 const up = await startUpstream();
 const proxies = [
   new Proxy('nginx', { work, root, upstreamPort: up.port, httpPort: nginxHttp!, httpsPort: nginxHttps! }),
