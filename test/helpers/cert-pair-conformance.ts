@@ -6,7 +6,7 @@
 import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '../../src/ops/log.ts';
@@ -36,9 +36,16 @@ function twoPairs(): Promise<{ older: Issued; newer: Issued }> {
   return pairs;
 }
 
-// one log file for the whole run: a sink per test would add an exit listener each
+// one log file for the whole run: a sink per test would add an exit listener each. Lines are
+// appended at once: LogSink's own writes are asynchronous, and a line still in flight when a test
+// reads the file would be missed (seen under load)
 const logFile = join(mkdtempSync(join(tmpdir(), 'edge-pairs-log-')), 'error.log');
-const logger = new Logger(new LogSink(logFile), 'text');
+class AppendingSink extends LogSink {
+  override write(line: string): void {
+    appendFileSync(logFile, line);
+  }
+}
+const logger = new Logger(new AppendingSink(logFile), 'text');
 function logSince(mark: number): string[] {
   logger.flushSync();
   return readFileSync(logFile, 'utf8').slice(mark).split('\n').filter((l) => l !== '');
