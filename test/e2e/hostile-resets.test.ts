@@ -482,3 +482,25 @@ async function captureClientHello(): Promise<Buffer> {
     server.close();
   }
 }
+
+describe('a log reader that goes away', () => {
+  it('an access-log reader that closes its pipe (EPIPE on stdout) does not stop edge, which says so once on stderr', async () => {
+    const app = await startUpstream((_req, res) => res.end('ok'));
+    const edge = await startEdge(['--domain', PLAIN, '--to', app.address, '--http-port', '{port}', '--tls', 'off', '--bind', '127.0.0.1', '--admin', 'off']);
+    try {
+      edge.proc.stdout!.destroy();
+      assert.equal((await fetchRaw(edge.port, '/first')).text, 'ok');
+      // the access line of /first is written within 100 ms, into the closed pipe
+      await waitFor(() => logMessages(edge.stderr()).includes('cannot write log stdout') || !running(edge), 'the closed pipe noticed', SETTLE_MS);
+      assert.ok(running(edge), `edge exited (code ${edge.proc.exitCode}):\n${logMessages(edge.stderr()).slice(-2000)}`);
+      for (let i = 0; i < 3; i++) assert.equal((await fetchRaw(edge.port, `/after-${i}`)).text, 'ok');
+      // their access lines are due within 100 ms: a few flushes, none of which may stop edge
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(logMessages(edge.stderr()).match(/cannot write log stdout: write EPIPE/g)?.length, 1, logMessages(edge.stderr()));
+      assert.ok(running(edge));
+    } finally {
+      await edge.stop();
+      await app.close();
+    }
+  });
+});
