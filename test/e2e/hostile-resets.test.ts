@@ -2,17 +2,16 @@
 // running, still answers a normal request afterwards, and logs what broke in a line that names it.
 // Resets are real RST packets (socket.resetAndDestroy()), sent at the moment each test names. Each
 // test has an edge of its own, so that one reset that kills edge fails only the test named for it.
+// Last, the same for a log reader that goes away (EPIPE on stdout).
 
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { freePort, logMessages, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
@@ -20,6 +19,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw } from '../helpers/http.ts';
 import { httpsGet } from '../helpers/tls-client.ts';
+import { captureClientHello, rawConnect, readUntil, textFrame, tlsOverRaw, upgradeRequest } from '../helpers/raw.ts';
 
 const PLAIN = 'test.example';
 const SECURE = 'localhost';
@@ -170,62 +170,6 @@ async function assertServes(rig: Rig): Promise<void> {
   assert.doesNotMatch(logMessages(rig.edge.stderr()), /internal error/);
 }
 
-function rawConnect(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** A TLS connection over a TCP socket this test holds, so the TCP socket can be reset under TLS. */
-async function tlsOverRaw(rig: Rig, alpn: string[]): Promise<{ raw: Socket; tls: TLSSocket }> {
-  const raw = await rawConnect(rig.https);
-  raw.on('error', () => {});
-  const tls = tlsConnect({ socket: raw, servername: SECURE, ca: rig.ca, ALPNProtocols: alpn });
-  await new Promise<void>((resolve, reject) => {
-    tls.once('secureConnect', resolve);
-    tls.once('error', reject);
-  });
-  tls.on('error', () => {});
-  return { raw, tls };
-}
-
-/** Reads from `stream` until `pattern` shows in what arrived; resolves with it. */
-function readUntil(stream: Duplex, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => done(new Error(`no ${pattern} in ${SETTLE_MS} ms; got ${JSON.stringify(text.slice(0, 200))}`)), SETTLE_MS);
-    const onData = (d: Buffer) => {
-      text += d.toString('latin1');
-      if (pattern.test(text)) done();
-    };
-    const onClose = () => done(new Error(`closed before ${pattern}; got ${JSON.stringify(text.slice(0, 200))}`));
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      stream.off('data', onData);
-      stream.off('close', onClose);
-      if (err) reject(err);
-      else resolve(text);
-    };
-    stream.on('data', onData);
-    stream.once('close', onClose);
-  });
-}
-
-function upgradeRequest(path: string, host: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-    + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-}
-
-/** A masked client text frame (RFC 6455 5.2), short payloads only. */
-function textFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
-  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
-  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
-}
-
 /** Opens a WebSocket through edge on `stream`, sends one frame, reads its echo. */
 async function wsEcho(stream: Duplex, path: string, host: string): Promise<void> {
   const reply = readUntil(stream, /echo:hello/);
@@ -262,7 +206,7 @@ describe('client resets', () => {
 
   it('a client that resets a proxied WebSocket after the 101 and one frame does not crash edge (TLS)', async () => {
     for (let i = 0; i < 3; i++) {
-      const { raw, tls } = await tlsOverRaw(rig, ['http/1.1']);
+      const { raw, tls } = await tlsOverRaw(rig.https, SECURE, rig.ca, ['http/1.1']);
       const path = `/wss-client-reset-${i}`;
       await wsEcho(tls, path, SECURE);
       raw.resetAndDestroy();
@@ -336,7 +280,7 @@ describe('client resets', () => {
   });
 
   it('a client that resets mid-TLS-handshake (after its ClientHello) does not crash edge', async () => {
-    const hello = await captureClientHello();
+    const hello = await captureClientHello(SECURE);
     for (let i = 0; i < 5; i++) {
       const socket = await rawConnect(rig.https);
       socket.on('error', () => {});
@@ -356,7 +300,7 @@ describe('client resets', () => {
   });
 
   it('a client that resets its TCP connection with HTTP/2 streams open does not crash edge', async () => {
-    const { raw, tls } = await tlsOverRaw(rig, ['h2']);
+    const { raw, tls } = await tlsOverRaw(rig.https, SECURE, rig.ca, ['h2']);
     assert.equal(tls.alpnProtocol, 'h2');
     const session = h2connect(`https://${SECURE}:${rig.https}`, { createConnection: () => tls });
     session.on('error', () => {});
@@ -401,7 +345,7 @@ describe('upstream resets', () => {
   });
 
   it('an upstream that resets mid-body under an HTTP/2 stream does not crash edge; the stream is reset, not ended as if complete', async () => {
-    const { tls } = await tlsOverRaw(rig, ['h2']);
+    const { tls } = await tlsOverRaw(rig.https, SECURE, rig.ca, ['h2']);
     const session = h2connect(`https://${SECURE}:${rig.https}`, { createConnection: () => tls });
     session.on('error', () => {});
     try {
@@ -432,7 +376,7 @@ describe('upstream resets', () => {
         stream.on('error', () => {});
         host = PLAIN;
       } else {
-        stream = (await tlsOverRaw(rig, ['http/1.1'])).tls;
+        stream = (await tlsOverRaw(rig.https, SECURE, rig.ca, ['http/1.1'])).tls;
         host = SECURE;
       }
       const closed = new Promise((resolve) => stream.once('close', resolve));
@@ -447,7 +391,7 @@ describe('upstream resets', () => {
 
   for (const scheme of ['http', 'https'] as const) {
     it(`an upstream that resets the Upgrade before answering does not crash edge; the client gets 502 (${scheme})`, async () => {
-      const stream = scheme === 'http' ? await rawConnect(rig.http) : (await tlsOverRaw(rig, ['http/1.1'])).tls;
+      const stream = scheme === 'http' ? await rawConnect(rig.http) : (await tlsOverRaw(rig.https, SECURE, rig.ca, ['http/1.1'])).tls;
       stream.on('error', () => {});
       const answer = readUntil(stream, /\r\n\r\n/);
       stream.write(upgradeRequest('/ws-refuse', scheme === 'http' ? PLAIN : SECURE));
@@ -486,23 +430,6 @@ describe('workers: 2 and client WebSocket resets', () => {
     assert.deepEqual(now.workers.pids, before.workers.pids);
   });
 });
-
-/** The first bytes a TLS client sends to localhost: a ClientHello, captured from a real one. */
-async function captureClientHello(): Promise<Buffer> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const got = new Promise<Buffer>((resolve) => server.once('connection', (s) => s.once('data', (d: Buffer) => {
-      s.destroy();
-      resolve(d);
-    })));
-    const client = tlsConnect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, servername: SECURE, rejectUnauthorized: false });
-    client.on('error', () => {});
-    return await got;
-  } finally {
-    server.close();
-  }
-}
 
 describe('a log reader that goes away', () => {
   it('an access-log reader that closes its pipe (EPIPE on stdout) does not stop edge, which says so once on stderr', async () => {
