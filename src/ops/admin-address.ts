@@ -76,6 +76,7 @@ export async function openAdmin(spec: string, make: () => Server, warn: (message
   const server = make();
   try {
     await listenAdmin(server, address);
+    server.on('error', (err: Error) => warn(`admin endpoint ${describeAdmin(address)}: ${err.message}`));
     return { server, line: describeAdmin(address) };
   } catch (err) {
     const line = `not started: ${describeAdmin(address)} ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use (another edge?)' : (err as Error).message}`;

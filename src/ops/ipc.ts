@@ -48,7 +48,12 @@ interface Envelope {
   error?: string;
 }
 
-type Channel = { send(message: unknown): boolean };
+/**
+ * A process channel (a cluster Worker, or `process` in a worker). Sends pass a callback: without
+ * one, a send on a closed channel is an 'error' event on the process object, which with no
+ * listener stops the process (a question asked just as the other side died).
+ */
+type Channel = { send(message: unknown, callback: (err: Error | null) => void): boolean };
 
 /** Questions one way over a channel, each settled by its reply, or rejected after `timeoutMs` or when the channel closes. */
 export class Rpc {
@@ -68,12 +73,15 @@ export class Rpc {
         reject(new Error(`no answer to ${question.q} in ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      try {
-        this.channel.send({ edge: 'ask', id, body: question } satisfies Envelope);
-      } catch (err) {
+      const failed = (err: Error) => {
         clearTimeout(timer);
         this.pending.delete(id);
-        reject(err as Error);
+        reject(err);
+      };
+      try {
+        this.channel.send({ edge: 'ask', id, body: question } satisfies Envelope, (err) => err && failed(err));
+      } catch (err) {
+        failed(err as Error);
       }
     });
   }
@@ -114,9 +122,12 @@ export class Rpc {
 
   private reply(envelope: Envelope): void {
     try {
-      this.channel.send(envelope);
+      this.channel.send(envelope, ignoreSendError);
     } catch {
       // the asker went away; nobody is waiting for this answer
     }
   }
 }
+
+/** For sends whose failure needs no answer: the other side is gone, and its going is handled where it is noticed. */
+export function ignoreSendError(): void {}

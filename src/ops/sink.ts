@@ -32,6 +32,7 @@ export class LogSink {
     if (target === 'stdout') this.stream = process.stdout;
     else if (target === 'stderr') this.stream = process.stderr;
     else this.fd = openSync(target, 'a', 0o640);
+    if (this.stream) guardStandardStreams();
   }
 
   /** True when lines go to a terminal (a person reading), false for pipes, journals and files. */
@@ -75,7 +76,7 @@ export class LogSink {
     const data = this.take();
     if (data.length === 0) return;
     if (this.stream) {
-      for (const buf of data) writeLines(this.stream, buf);
+      if (!broken.has(this.stream)) for (const buf of data) writeLines(this.stream, buf);
       return;
     }
     this.writing = true;
@@ -113,9 +114,31 @@ export class LogSink {
 
   /** Writes what is pending right now; for exit paths. */
   flushSync(): void {
+    if (this.stream && broken.has(this.stream)) return;
     const fd = this.stream ? (this.stream === process.stdout ? 1 : 2) : this.fd!;
     const sync = { write: (chunk: Buffer) => writeSync(fd, chunk) };
     for (const buf of this.take()) writeLines(sync, buf);
+  }
+}
+
+/** Standard streams whose reader went away (EPIPE): their lines are dropped from then on. */
+const broken = new WeakSet<NodeJS.WriteStream>();
+let guarded = false;
+
+/**
+ * A closed pipe on stdout or stderr (a log reader that exited) fails the next write with an
+ * 'error' event, which with no listener stopped edge at the next request. Said once, on the other
+ * stream; serving goes on.
+ */
+function guardStandardStreams(): void {
+  if (guarded) return;
+  guarded = true;
+  for (const [name, stream, other] of [['stdout', process.stdout, process.stderr], ['stderr', process.stderr, process.stdout]] as const) {
+    stream.on('error', (err: Error) => {
+      if (broken.has(stream)) return;
+      broken.add(stream);
+      if (!broken.has(other)) other.write(`edge: cannot write log ${name}: ${err.message}; its lines are dropped from now on\n`);
+    });
   }
 }
 

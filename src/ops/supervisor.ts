@@ -24,7 +24,7 @@ import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts
 import { openAdmin } from './admin-address.ts';
 import { restartPlan, LOOP_DEATHS, LOOP_WINDOW_MS } from './backoff.ts';
 import { certificateMetrics } from './cert-metrics.ts';
-import { Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
+import { ignoreSendError, Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
 import { Logger } from './log.ts';
 import type { MetricSample } from './metric-sample.ts';
 import { CONTENT_TYPE, metricsText, RequestMetrics, sampleFamilies, type MetricFamily } from './metrics.ts';
@@ -149,6 +149,8 @@ export class Supervisor {
       for (const [name, cert] of this.challenges.alpnCerts) this.send(slot, { t: 'alpn', name, cert });
     });
     worker.once('exit', (code, signal) => this.died(slot, code, signal));
+    // the channel's errors; a death itself is reported by died()
+    worker.on('error', (err: Error) => this.logger.warn(`worker ${worker.process.pid}: ${err.message}`));
   }
 
   private fromWorker(slot: Slot, m: ToSupervisor): void {
@@ -195,7 +197,7 @@ export class Supervisor {
   }
 
   private send(slot: Slot, m: ToWorker): void {
-    if (slot.worker.isConnected()) slot.worker.send(m);
+    if (slot.worker.isConnected()) slot.worker.send(m, ignoreSendError);
   }
 
   private broadcast(m: ToWorker): void {

@@ -13,18 +13,20 @@ import { CertificateTable } from '../tls/sni.ts';
 import { usesTls } from '../tls/setup.ts';
 import { openStorage } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
-import { Rpc, type AdminRouteKey, type ToSupervisor, type ToWorker, type WorkerQuestion } from './ipc.ts';
+import { ignoreSendError, Rpc, type AdminRouteKey, type ToSupervisor, type ToWorker, type WorkerQuestion } from './ipc.ts';
 import { Logger } from './log.ts';
 import { LogSink } from './sink.ts';
 
 export function runWorker(): void {
-  const rpc = new Rpc(process as unknown as { send(m: unknown): boolean });
+  const rpc = new Rpc(process as unknown as { send(m: unknown, cb: (err: Error | null) => void): boolean });
   const table = new CertificateTable();
   const challenges = new Challenges();
   let serving: Serving | undefined;
   let logger: Logger | undefined;
   let ipCert: { certPem: string; keyPem: string } | undefined;
-  const tell = (m: ToSupervisor) => process.send!(m);
+  // a supervisor gone is noticed by 'disconnect' below
+  const tell = (m: ToSupervisor) => process.send!(m, ignoreSendError);
+  const sharedFailed = (err: Error) => logger?.warn(`worker ${process.pid}: cannot write a challenge answer to shared storage: ${err.message}`);
   const routes = (): AdminRouteKey[] => serving!.current.adminRoutes.map(({ method, path }) => ({ method, path }));
 
   const stop = async (code: number) => {
@@ -88,13 +90,15 @@ export function runWorker(): void {
       case 'uncert':
         table.delete(m.names);
         break;
+      // in a fleet these also write shared storage, which may be down: a rejection nobody
+      // handled would stop the worker
       case 'http01':
-        if (m.keyAuthorization === undefined) challenges.deleteHttp(m.token);
-        else challenges.setHttp(m.token, m.keyAuthorization);
+        if (m.keyAuthorization === undefined) void challenges.deleteHttp(m.token);
+        else challenges.setHttp(m.token, m.keyAuthorization).catch(sharedFailed);
         break;
       case 'alpn':
-        if (m.cert === undefined) challenges.deleteAlpn(m.name);
-        else challenges.setAlpn(m.name, m.cert);
+        if (m.cert === undefined) void challenges.deleteAlpn(m.name);
+        else challenges.setAlpn(m.name, m.cert).catch(sharedFailed);
         break;
       case 'reopen':
         serving?.reopenLogs();
@@ -107,6 +111,8 @@ export function runWorker(): void {
   });
   // the supervisor went away (killed): finish what is in flight, then go too
   process.on('disconnect', () => void stop(0));
+  // the channel's errors (node:cluster's own messages, sent without a callback, as it closes)
+  process.on('error', (err: Error) => logger?.warn(`worker ${process.pid}: supervisor channel: ${err.message}`));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.on(signal, () => {});
   process.on('uncaughtException', (err) => {
     logger?.error(`internal error in worker ${process.pid}, exiting: ${err.stack ?? err.message}`);

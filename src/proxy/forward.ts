@@ -68,8 +68,9 @@ export class ProxyHandler implements Action {
     this.logger = ctx.logger;
     this.pool = config.upstream !== undefined ? ctx.pools.shared(config.upstream) : ctx.pools.inline(route.match, poolOf(config));
     this.servers = this.pool.members.map((m) => {
-      const server = createProxyServer(m.address, ctx.agents.get(m.address), config.timeouts);
+      const server = createProxyServer(m.address, ctx.agents.get(m.address), config.timeouts, this.onProxyError);
       server.on('proxyReq', this.onProxyReq);
+      server.on('proxyReqWs', onProxyReqWs);
       server.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes) => this.onProxyRes(m, proxyRes, req, res));
       return server;
     });
@@ -132,6 +133,9 @@ export class ProxyHandler implements Action {
       ended = true;
     };
     forwardUpgrade(this.servers[member.index]!, req, socket, head, (err: Error) => {
+      // the client went first (onProxyError logs its failure, the close below the request): the
+      // upstream side fails as edge closes it, which is not the upstream's doing
+      if (socket.destroyed) return;
       const failure = classify(err as NodeJS.ErrnoException);
       this.logger.error(`websocket ${req.url} on ${requestHost(req)}: upstream ${member.name} ${failure.reason}`, req);
       this.pool.fail(member, failure.reason);
@@ -142,7 +146,8 @@ export class ProxyHandler implements Action {
     });
     socket.once('close', () => {
       end();
-      done(101, member.name);
+      // nothing written yet: the client left before the upstream's 101 could reach it
+      done((socket as { bytesWritten?: number }).bytesWritten === 0 ? 499 : 101, member.name);
     });
   }
 
@@ -217,7 +222,9 @@ export class ProxyHandler implements Action {
   private give(trip: Trip, { status, reason, member }: Failure): void {
     const { req, res } = trip;
     const tries = trip.tried.length > 1 ? ` (after ${trip.tried.length} attempts)` : '';
-    this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
+    // once the upstream's status line went out, the client gets a cut response, not this status
+    if (res.headersSent) this.logger.error(`upstream ${member.name} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${reason}${tries}`, req);
+    else this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
     sendStatus(res, status);
   }
 
@@ -264,6 +271,13 @@ export class ProxyHandler implements Action {
     sendStatus(res, 408, { close: true });
     req.socket.destroySoon();
   }
+
+  /** What http-proxy-3 emits on the proxy object: a WebSocket client's connection failing (a reset). */
+  private readonly onProxyError = (err: Error, req: IncomingMessage, target: EdgeRes | Duplex): void => {
+    const what = 'writeHead' in target ? `${req.method} ${req.url}` : `websocket ${req.url}`;
+    this.logger.info(`${what} on ${requestHost(req)}: the client's connection failed: ${err.message}`, req);
+    target.destroy();
+  };
 
   private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeRes): void => {
     res.upstreamRequest = proxyReq;
@@ -317,6 +331,15 @@ function clientOf(req: EdgeRequest): string {
 /** A route's inline pool: its `to` and settings, defaults filled in. */
 function poolOf(config: ProxyConfig) {
   return resolvePool({ ...config, to: config.to! });
+}
+
+/**
+ * A WebSocket client may go before the upstream's 101; http-proxy-3 would then still open the
+ * upstream side, with nothing left to pipe it to, and leave it open. After the 101 the request
+ * is done (destroy does nothing) and http-proxy-3 closes the upstream side itself.
+ */
+function onProxyReqWs(proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex): void {
+  socket.once('close', () => proxyReq.destroy());
 }
 
 function onReadTimeout(this: ClientRequest): void {

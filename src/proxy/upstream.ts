@@ -48,8 +48,15 @@ export interface Timeouts {
   read: number;
 }
 
-export function createProxyServer(address: UpstreamAddress, agent: Agent, timeouts: Timeouts): EdgeProxy {
-  return new ProxyServer<typeof IncomingMessage, typeof EdgeResponse>({
+export type ProxyErrorHandler = (err: Error, req: IncomingMessage, res: EdgeRes | Duplex) => void;
+
+/**
+ * `onError` takes the errors http-proxy-3 emits on the proxy object instead of a request's
+ * callback: a WebSocket client's socket errors, re-emitted there for as long as the connection
+ * lives. Without a listener EventEmitter throws them, and one client's reset stopped edge.
+ */
+export function createProxyServer(address: UpstreamAddress, agent: Agent, timeouts: Timeouts, onError: ProxyErrorHandler): EdgeProxy {
+  const proxy = new ProxyServer<typeof IncomingMessage, typeof EdgeResponse>({
     target: targetOf(address),
     agent,
     // edge writes the response itself (hop-by-hop filtering, byte counts) and sets X-Forwarded-*
@@ -60,9 +67,9 @@ export function createProxyServer(address: UpstreamAddress, agent: Agent, timeou
     prependPath: false,
     ...(timeouts.connect > 0 ? { connectTimeout: timeouts.connect } : {}),
   });
+  proxy.on('error', onError);
+  return proxy;
 }
-
-export type ProxyErrorHandler = (err: Error, req: IncomingMessage, res: EdgeRes | Duplex) => void;
 
 // http-proxy-3 is typed for HTTP/1.1 objects but takes HTTP/2 compatibility ones as well (it drops
 // the pseudo-headers itself), so both kinds pass through these two casts.

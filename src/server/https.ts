@@ -71,6 +71,8 @@ export class HttpsListener {
     this.challengeServer.on('tlsClientError', noop);
 
     this.front = createTcpServer({ noDelay: true }, (socket) => {
+      // a reset before the TLS server takes the socket over (while its ClientHello is read) lands here
+      socket.on('error', noop);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       if (!challenges.alpnPending) {
@@ -91,7 +93,6 @@ export class HttpsListener {
       };
       socket.on('data', onData);
       socket.setTimeout(10_000, () => socket.destroy());
-      socket.on('error', noop);
     });
   }
 

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Limits } from '../config/schema.ts';
+import type { Logger } from '../ops/log.ts';
 import type { RequestHandler } from './handler.ts';
 import { EdgeResponse } from './response.ts';
 
@@ -46,12 +47,14 @@ export function displayAddress(host: string | undefined, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function listen(server: TcpServer, port: number, host: string | undefined): Promise<void> {
+/** Resolves once listening; an error after that (a failed accept) is logged, and the server listens on. */
+export function listen(server: TcpServer, port: number, host: string | undefined, logger: Logger): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(displayAddress(host, port), err));
     server.once('error', onError);
     server.listen({ port, host }, () => {
       server.off('error', onError);
+      server.on('error', (err: Error) => logger.error(`listener ${displayAddress(host, port)}: ${err.message}`));
       resolve();
     });
   });

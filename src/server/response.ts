@@ -52,6 +52,24 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   site = UNMATCHED;
   route = UNMATCHED;
   proxyTrip: object | undefined = undefined;
+
+  /**
+   * A stream destroyed without an error is closed with RST_STREAM NO_ERROR, which a client may take
+   * for the end of a complete response (RFC 9113 8.1): one cut short (an upstream that broke off, a
+   * file that shrank) is reset with INTERNAL_ERROR instead.
+   */
+  override destroy(err?: Error): this {
+    super.destroy(err ?? new ResponseCutError());
+    return this;
+  }
+}
+
+export class ResponseCutError extends Error {
+  readonly code = 'ERESPONSE_CUT';
+  constructor() {
+    super('response cut short');
+    this.name = 'ResponseCutError';
+  }
 }
 
 /** What edge's code needs of a response, met by both classes above. */

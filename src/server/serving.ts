@@ -61,11 +61,11 @@ export class Serving {
     try {
       for (const host of hosts) {
         const server = createHttpServer(config.limits, serving.http);
-        await listen(server, config.http_port, host);
+        await listen(server, config.http_port, host, logger);
         serving.servers.push(server);
         if (opts.tls) {
           const listener = new HttpsListener(config.limits, serving.https, opts.table, opts.challenges, opts.onDemand);
-          await listen(listener.front, config.https_port, host);
+          await listen(listener.front, config.https_port, host, logger);
           serving.secure.push(listener);
         }
       }

@@ -131,7 +131,7 @@ export class StaticAction implements Action {
         }
       }
     }
-    return serveFile(req, res, rep, this.extra, this.files);
+    return serveFile(req, res, rep, this.extra, this.files, this.logger);
   }
 
   private check(found: Entry & { real: string }, realRoot: string): Verdict {

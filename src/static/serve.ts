@@ -5,6 +5,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Encoding } from '../config/static-schema.ts';
+import type { Logger } from '../ops/log.ts';
 import { addVary } from '../compress/policy.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
@@ -28,7 +29,7 @@ export interface Representation {
 export type ExtraHeaders = Readonly<Record<string, string>>;
 
 /** Serves `rep`; false when the file went away since it was looked up (the caller answers 404). */
-export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representation, extra: ExtraHeaders, files: FileCache): Promise<boolean> {
+export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representation, extra: ExtraHeaders, files: FileCache, logger: Logger): Promise<boolean> {
   let entry = rep.entry;
   let handle: FileHandle | undefined;
   if (entry.size <= SMALL_FILE && entry.body === undefined) {
@@ -43,7 +44,7 @@ export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representat
     ({ handle, entry } = opened);
   }
   try {
-    respond(req, res, rep, entry, extra, handle);
+    respond(req, res, rep, entry, extra, handle, logger);
     handle = undefined;
   } finally {
     await handle?.close();
@@ -51,7 +52,7 @@ export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representat
   return true;
 }
 
-function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: FileEntry, extra: ExtraHeaders, handle: FileHandle | undefined): void {
+function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: FileEntry, extra: ExtraHeaders, handle: FileHandle | undefined, logger: Logger): void {
   const h = req.headers;
   const method = req.method!;
   const v: Validators = { etag: rep.coding === undefined ? entry.etag : `${entry.etag.slice(0, -1)}-${rep.coding}"`, modified: entry.modified };
@@ -106,10 +107,10 @@ function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: Fil
     res.end(range === undefined ? body : body.subarray(start, start + length));
     return;
   }
-  stream(res, handle, start, length);
+  stream(req, res, handle, rep.path, start, length, logger);
 }
 
-function stream(res: EdgeRes, handle: FileHandle, start: number, length: number): void {
+function stream(req: EdgeRequest, res: EdgeRes, handle: FileHandle, path: string, start: number, length: number, logger: Logger): void {
   // the client may have gone while the file was opened: its 'close' is not coming again
   if (res.destroyed) {
     release(handle);
@@ -118,7 +119,10 @@ function stream(res: EdgeRes, handle: FileHandle, start: number, length: number)
   // 256 KiB reads: a quarter of the thread-pool round trips of the default 64 KiB, measured
   // ~1.5-2x the throughput for a 1 MiB file, at 256 KiB of buffer per response in flight
   const file = handle.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 });
-  file.on('error', () => res.destroy());
+  file.on('error', (err) => {
+    logger.error(`${req.method} ${req.url}: reading ${path} failed after the response began, cut short: ${err.message}`, req);
+    res.destroy();
+  });
   file.on('end', () => {
     // a file cut short while it was read: the client must not take a short body for the whole
     if (file.bytesRead === length) res.end();
