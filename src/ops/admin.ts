@@ -63,8 +63,9 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
-  return createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // the target is taken as a path whatever it looks like: "//host:port" would be a URL's authority
+    const url = new URL(`http://admin${req.url?.startsWith('/') ? req.url : '/'}`);
     if (req.socket.remoteFamily !== undefined && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
       send(res, 403, { error: 'the admin endpoint answers only requests addressed to localhost' });
       return;
@@ -109,5 +110,13 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
         send(res, 500, { error: (err as Error).message });
       }
     }
+  };
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    // whatever a request makes go wrong is this request's answer, never the process's end
+    handle(req, res).catch((err: Error) => {
+      logger.error(`admin: ${req.method} ${req.url} failed: ${err.message}`);
+      if (!res.headersSent) send(res, 500, { error: err.message });
+      else res.destroy();
+    });
   });
 }

@@ -14,6 +14,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { fetchRaw, type Answer } from '../helpers/http.ts';
 import { servedSerial } from '../helpers/tls-client.ts';
+import { rawConnect, readUntil } from '../helpers/raw.ts';
 
 const EVIL = 'http://evil.example';
 const NAME = 'intranet.example.com';
@@ -155,6 +156,18 @@ sites:
     assert.equal((JSON.parse(health.text) as { status: string }).status, 'ok');
     const certs = await toAdmin(admin, 'GET', '/certs', { origin: EVIL });
     assert.equal(certs.status, 200, certs.text);
+  });
+  it('a request target like //a:99999 (an authority, to URL parsing) is answered 404 and edge keeps serving', async () => {
+    // fetch with mode: no-cors can send this from any page; new URL() of it threw in the handler
+    const socket = await rawConnect(admin);
+    socket.on('error', () => {});
+    socket.write(`GET //a:99999 HTTP/1.1\r\nHost: 127.0.0.1:${admin}\r\nConnection: close\r\n\r\n`);
+    const reply = await readUntil(socket, /\r\n\r\n[\s\S]*\}/);
+    assert.match(reply, /^HTTP\/1\.1 404 /);
+    const health = await toAdmin(admin, 'GET', '/health');
+    assert.equal(health.status, 200);
+    assert.equal(edge.proc.exitCode, null);
+    assert.doesNotMatch(edge.stderr(), /internal error/);
   });
 });
 
