@@ -13,6 +13,7 @@ import { ListenError } from './server/listeners.ts';
 import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
 import { cacheCommand, CacheCommandError } from './ops/cache-command.ts';
 import { reloadCommand, ReloadCommandError } from './ops/reload-command.ts';
+import { StorageFolderError } from './tls/storage/fs-root.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -131,7 +132,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
     if (err instanceof ReloadCommandError) return fail(err.message, false);
-    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError) return fail(err.message);
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError
+      || err instanceof StorageFolderError) return fail(err.message);
     throw err;
   }
 }

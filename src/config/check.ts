@@ -1,10 +1,15 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
 // root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not bind, a certificate file or
-// CA root it cannot read, or a static root that is not a folder, is an error.
+// CA root it cannot read, a static root that is not a folder, or a storage folder edge could not
+// create or write in, is an error.
 
 import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { usesTls } from '../tls/setup.ts';
+import { folderProblem } from '../tls/storage/fs-root.ts';
+import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 import type { UpstreamSpec } from './upstream-schema.ts';
@@ -49,6 +54,10 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
       const problem = await bindProblem(config[key], host);
       if (problem) problems.push({ where: locate([key]), path: key, message: problem, severity: 'error' });
     }
+  }
+  if (usesTls(config) && !isRedisUrl(config.storage)) {
+    const problem = await folderProblem(config.storage, resolve(config.storage));
+    if (problem) problems.push({ where: locate(['storage']), path: pathIn(['storage']), message: problem, severity: 'error' });
   }
   const files: [PropertyKey[], string | undefined][] = [[['acme', 'ca_root'], config.acme.ca_root]];
   config.sites.forEach((site, s) => {
