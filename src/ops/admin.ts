@@ -3,6 +3,7 @@
 // through DNS rebinding.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
 import type { CertManager, ManagedState } from '../tls/manager.ts';
 import type { Logger } from './log.ts';
 
@@ -62,6 +63,8 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
+  // the file as an absolute path, so that `edge check -c FILE` can tell its own running edge
+  const configFile = identity.config === 'command line' ? null : resolve(identity.config);
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (req.socket.remoteFamily !== undefined && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
@@ -70,7 +73,7 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     }
     if (req.method === 'GET' && url.pathname === '/health') {
       const report = health?.() ?? { status: 'ok' };
-      send(res, report.status === 'down' ? 503 : 200, { ...identity, ...report });
+      send(res, report.status === 'down' ? 503 : 200, { ...identity, config_file: configFile, ...report });
     } else if (req.method === 'GET' && url.pathname === '/certs') {
       send(res, 200, { ...identity, certificates: certificates?.states().map(certView) ?? [] });
     } else if (req.method === 'POST' && url.pathname === '/certs/renew') {
