@@ -25,8 +25,9 @@ VOLUME ["/app/certs"]
 # (net.ipv4.ip_unprivileged_port_start=0 in the container's network namespace)
 USER node
 EXPOSE 80 443
-# the admin endpoint's /health: 200 while workers serve, 503 when none does
+# the admin endpoint's /health (200 while workers serve, 503 when none does), found where the
+# config puts it
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:2019/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "bin/edge.js", "health", "-c", "/etc/edge/edge.yaml"]
 ENTRYPOINT ["node", "bin/edge.js"]
 CMD ["run", "-c", "/etc/edge/edge.yaml"]

@@ -13,6 +13,9 @@ import { ListenError } from './server/listeners.ts';
 import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
 import { cacheCommand, CacheCommandError } from './ops/cache-command.ts';
 import { reloadCommand, ReloadCommandError } from './ops/reload-command.ts';
+import { healthCommand, HealthCommandError } from './ops/health-command.ts';
+import { parseAdminAddress, type AdminTarget } from './ops/admin-address.ts';
+import { StorageFolderError } from './tls/storage/fs-root.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -30,7 +33,10 @@ Usage:
   edge certs renew NAME [-c FILE]   renew NAME now (asks the running edge)
   edge cache [stats] [-c FILE]      the running edge's caches: entries, size, hits, misses
   edge cache purge URL [--prefix] [-c FILE]   remove URL (or everything under it) from the caches
+  edge health [-c FILE]    the running edge's /health; exit 0 while it serves
   edge version
+  The commands that ask the running edge (reload, certs, cache, health) take --admin ADDR to
+  name its admin endpoint (e.g. a one-liner's --admin), instead of the one in FILE.
 
 One-liner options:
   --domain NAME        a name to serve (repeat for more)
@@ -117,23 +123,46 @@ export async function main(argv: string[]): Promise<number> {
         return await run(load(values, command));
       case 'check':
         return await check(load(values, 'check'));
-      case 'reload':
-        return await reloadCommand(load(values, 'reload'), values.config ?? DEFAULT_CONFIG, (text) => process.stdout.write(text));
+      case 'reload': {
+        const target = adminTarget(values, 'reload');
+        return await reloadCommand(target, target.loaded ? values.config ?? DEFAULT_CONFIG : undefined, (text) => process.stdout.write(text));
+      }
       case 'certs':
-        await certsCommand(positionals.slice(1), load(values, 'certs'), (text) => process.stdout.write(text));
+        await certsCommand(positionals.slice(1), adminTarget(values, 'certs'), (text) => process.stdout.write(text));
         return 0;
       case 'cache':
-        await cacheCommand(positionals.slice(1), values.prefix === true, load(values, 'cache'), (text) => process.stdout.write(text));
+        await cacheCommand(positionals.slice(1), values.prefix === true, adminTarget(values, 'cache'), (text) => process.stdout.write(text));
         return 0;
+      case 'health':
+        return await healthCommand(adminTarget(values, 'health'), (text) => process.stdout.write(text));
       default:
         return fail(`unknown command "${command}"\nRun "edge --help" for usage.`);
     }
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
     if (err instanceof ReloadCommandError) return fail(err.message, false);
-    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError) return fail(err.message);
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError
+      || err instanceof StorageFolderError || err instanceof HealthCommandError) return fail(err.message);
     throw err;
   }
+}
+
+/**
+ * Where an admin command asks: --admin ADDR, or the config's admin. With --admin and no -c (nor
+ * one-liner flags) no file is read, so a one-liner's instance can be asked from anywhere.
+ */
+function adminTarget(values: { config?: string; workers?: string } & OneLinerFlags, command: string): AdminTarget {
+  const oneLiner = values.domain !== undefined || values.to !== undefined || values.static !== undefined;
+  if (values.admin === undefined) {
+    const loaded = load(values, command);
+    return { admin: parseAdminAddress(loaded.config.admin), loaded };
+  }
+  const admin = parseAdminAddress(values.admin);
+  if (!admin || (admin.kind === 'tcp' && !(admin.port > 0 && admin.port < 65536 && admin.host !== ''))) {
+    throw new UsageError(`--admin: expected the running edge's admin endpoint as host:port or unix:/path, got "${values.admin}"`);
+  }
+  const loaded = values.config !== undefined || oneLiner ? load({ ...values, admin: undefined }, command) : undefined;
+  return { admin, loaded };
 }
 
 function load(values: { config?: string; workers?: string } & OneLinerFlags, command: string): LoadedConfig {
@@ -156,10 +185,10 @@ function load(values: { config?: string; workers?: string } & OneLinerFlags, com
 }
 
 async function check(loaded: LoadedConfig): Promise<number> {
-  const problems = await checkEnvironment(loaded);
+  const { problems, heldBy } = await checkEnvironment(loaded);
   for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
   if (problems.some((p) => p.severity === 'error')) return 1;
-  print(`${loaded.files[0] ? displayName(loaded) : 'command line'}: ok\n`);
+  print(`${loaded.files[0] ? displayName(loaded) : 'command line'}: ok${heldBy ? ` (ports held by the running edge, pid ${heldBy.pid})` : ''}\n`);
   return 0;
 }
 

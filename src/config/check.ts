@@ -1,18 +1,33 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
 // root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not
 // bind, a certificate file or CA root it cannot read, a site's certificate and key that cannot be
-// served together, or a static root that is not a folder, is an error.
+// served together, a static root that is not a folder, or a storage folder edge could not create
+// or write in, is an error. A port held by the edge running this same file (its admin
+// endpoint answers and names the file) is no error: `edge check` on a serving machine says ok,
+// as `nginx -t` does.
 
 import { access, readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { identify, parseAdminAddress, type Instance } from '../ops/admin-address.ts';
+import { usesTls } from '../tls/setup.ts';
+import { folderProblem } from '../tls/storage/fs-root.ts';
+import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 import type { UpstreamSpec } from './upstream-schema.ts';
 import { describeCertificate } from '../tls/context.ts';
 
-export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]> {
+export interface CheckResult {
+  problems: Problem[];
+  /** The running edge of this config, when it holds the ports. */
+  heldBy?: Instance;
+}
+
+export async function checkEnvironment(loaded: LoadedConfig): Promise<CheckResult> {
   const { config, locate, pathIn } = loaded;
+  let heldBy: Instance | undefined;
   const problems: Problem[] = [];
   if (config.sites.length === 0) {
     problems.push({ where: locate([]), message: 'no sites: every request will get 404', severity: 'warning' });
@@ -49,15 +64,24 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<Problem[]>
   for (const host of config.bind.length > 0 ? config.bind : [undefined]) {
     for (const key of secure ? ['http_port', 'https_port'] as const : ['http_port'] as const) {
       const problem = await bindProblem(config[key], host);
-      if (problem) problems.push({ where: locate([key]), path: key, message: problem, severity: 'error' });
+      if (problem === undefined) continue;
+      if (problem.inUse) {
+        heldBy ??= await runningEdgeOf(loaded);
+        if (heldBy?.config_file === resolve(loaded.files[0] ?? '')) continue;
+      }
+      problems.push({ where: locate([key]), path: key, message: problem.message, severity: 'error' });
     }
+  }
+  if (usesTls(config) && !isRedisUrl(config.storage)) {
+    const problem = await folderProblem(config.storage, resolve(config.storage));
+    if (problem) problems.push({ where: locate(['storage']), path: pathIn(['storage']), message: problem, severity: 'error' });
   }
   if (config.acme.ca_root !== undefined) {
     const problem = await unreadable(config.acme.ca_root);
     if (problem) problems.push({ where: locate(['acme', 'ca_root']), path: pathIn(['acme', 'ca_root']), message: problem, severity: 'error' });
   }
   problems.push(...(await certificateFileProblems(loaded)));
-  return problems;
+  return { problems, heldBy: heldBy?.config_file === resolve(loaded.files[0] ?? '') ? heldBy : undefined };
 }
 
 /**
@@ -100,6 +124,12 @@ async function unreadable(file: string): Promise<string | undefined> {
   }
 }
 
+/** The edge answering at this config's admin address, if any. */
+async function runningEdgeOf(loaded: LoadedConfig): Promise<Instance | undefined> {
+  const admin = parseAdminAddress(loaded.config.admin);
+  return admin && loaded.files[0] !== undefined ? identify(admin, 2000) : undefined;
+}
+
 async function socketProblem(path: string): Promise<string | undefined> {
   try {
     const info = await stat(path);
@@ -123,15 +153,15 @@ async function staticRootProblem(root: string): Promise<Omit<Problem, 'where' | 
   }
 }
 
-function bindProblem(port: number, host: string | undefined): Promise<string | undefined> {
+function bindProblem(port: number, host: string | undefined): Promise<{ message: string; inUse?: true } | undefined> {
   return new Promise((resolve) => {
     const probe = createServer();
     const where = host === undefined ? `port ${port}` : `${host} port ${port}`;
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') resolve(`${where} is already in use`);
-      else if (err.code === 'EACCES') resolve(`${where} needs root or CAP_NET_BIND_SERVICE`);
-      else if (err.code === 'EADDRNOTAVAIL') resolve(`${host} is not an address of this machine`);
-      else resolve(`cannot bind ${where}: ${err.message}`);
+      if (err.code === 'EADDRINUSE') resolve({ message: `${where} is already in use`, inUse: true });
+      else if (err.code === 'EACCES') resolve({ message: `${where} needs root or CAP_NET_BIND_SERVICE` });
+      else if (err.code === 'EADDRNOTAVAIL') resolve({ message: `${host} is not an address of this machine` });
+      else resolve({ message: `cannot bind ${where}: ${err.message}` });
     });
     probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });

@@ -1,6 +1,11 @@
 // What a reload cannot apply in place: settings bound to open sockets, log files or the ACME
-// account. Pure: old and new config in, one message per setting out. Everything else (sites,
-// routes, certificates, body limits, grace_period) is applied by the reload itself.
+// account. Old and new config in, one message per setting out. Everything else (sites, routes,
+// certificates, body limits, grace_period) is applied by the reload itself.
+//
+// The comparison is with what is bound, not with the last file: after a reload that changed
+// https_port (not applied) and one that put it back, edge still listens on the first port and
+// must not ask for a restart. So each config a reload puts in place remembers the config edge
+// was started with, and the next reload compares against that one.
 
 import type { Config } from './schema.ts';
 
@@ -25,15 +30,30 @@ export interface ReloadFacts {
   acme: [boolean, boolean];
 }
 
+interface Bound {
+  config: Config;
+  tls: boolean;
+  acme: boolean;
+}
+
+/** For a config put in place by a reload: the one the sockets, logs and account were opened with. */
+const boundAtStart = new WeakMap<Config, Bound>();
+
+/**
+ * `old` is the running config, `next` the one about to replace it; `facts` describe both. `next`
+ * is remembered as running on what `old` was started with.
+ */
 export function restartNeeded(old: Config, next: Config, facts: ReloadFacts): string[] {
+  const bound = boundAtStart.get(old) ?? { config: old, tls: facts.tls[0], acme: facts.acme[0] };
+  boundAtStart.set(next, bound);
   const out: string[] = [];
   for (const setting of FIXED) {
-    const [key, before] = setting(old);
+    const [key, before] = setting(bound.config);
     const after = setting(next)[1];
     if (JSON.stringify(before) !== JSON.stringify(after)) out.push(`${key} changed (${show(before)} → ${show(after)}): restart edge to apply it`);
   }
-  if (!facts.tls[0] && facts.tls[1]) out.push('a site now has TLS, and edge was started without an HTTPS listener: restart edge to serve it');
-  else if (!facts.acme[0] && facts.acme[1]) out.push('a site now needs ACME certificates, and edge was started without an ACME account: restart edge to obtain them');
+  if (!bound.tls && facts.tls[1]) out.push('a site now has TLS, and edge was started without an HTTPS listener: restart edge to serve it');
+  else if (!bound.acme && facts.acme[1]) out.push('a site now needs ACME certificates, and edge was started without an ACME account: restart edge to obtain them');
   return out;
 }
 

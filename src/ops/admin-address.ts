@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { Server } from 'node:http';
+import type { LoadedConfig } from '../config/load.ts';
 
 export type AdminAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -83,4 +84,40 @@ export async function openAdmin(spec: string, make: () => Server, warn: (message
     warn(`admin endpoint ${line}; edge certs and edge reload cannot reach this instance`);
     return { server: undefined, line };
   }
+}
+
+/** Who answers at an admin address: what its /health says of itself. */
+export interface Instance {
+  pid: number;
+  version: string;
+  /** Where its config came from, as it was named at start ("conf/edge.yaml", "command line"). */
+  config: string;
+  /** Its config file as an absolute path; null for the one-liner. */
+  config_file?: string | null;
+  storage: string;
+  status?: string;
+}
+
+/** The edge answering at `address`, or undefined when nothing (or something else) answers. */
+export async function identify(address: AdminAddress, timeoutMs = 3000): Promise<Instance | undefined> {
+  try {
+    const { body } = await adminRequest(address, 'GET', '/health', timeoutMs);
+    const instance = body as Instance;
+    return typeof instance?.pid === 'number' ? instance : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "edge pid 1234 (conf/edge.yaml) at http://127.0.0.1:2019": which instance answered. */
+export function describeInstance(instance: Instance, address: AdminAddress): string {
+  return `edge pid ${instance.pid} (${instance.config}) at ${describeAdmin(address)}`;
+}
+
+/** What an admin command (edge certs, reload, cache, health) talks to. */
+export interface AdminTarget {
+  /** Where to ask: --admin, else the config's admin; undefined when that is off. */
+  admin: AdminAddress | undefined;
+  /** The config named by -c FILE (or the default file); undefined when only --admin was given. */
+  loaded: LoadedConfig | undefined;
 }

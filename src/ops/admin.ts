@@ -3,6 +3,7 @@
 // through DNS rebinding, and changes state only for requests no browser marks as cross-site.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
 import type { CertManager, ManagedState } from '../tls/manager.ts';
 import type { Logger } from './log.ts';
 import { crossSiteReason } from './admin-origin.ts';
@@ -63,6 +64,8 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     res.writeHead(status, { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
+  // the file as an absolute path, so that `edge check -c FILE` can tell its own running edge
+  const configFile = identity.config === 'command line' ? null : resolve(identity.config);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     // the target is taken as a path whatever it looks like: "//host:port" would be a URL's authority
     const url = new URL(`http://admin${req.url?.startsWith('/') ? req.url : '/'}`);
@@ -78,7 +81,7 @@ export function createAdminServer(identity: AdminIdentity, certificates: CertMan
     }
     if (req.method === 'GET' && url.pathname === '/health') {
       const report = health?.() ?? { status: 'ok' };
-      send(res, report.status === 'down' ? 503 : 200, { ...identity, ...report });
+      send(res, report.status === 'down' ? 503 : 200, { ...identity, config_file: configFile, ...report });
     } else if (req.method === 'GET' && url.pathname === '/certs') {
       send(res, 200, { ...identity, certificates: certificates?.states().map(certView) ?? [] });
     } else if (req.method === 'POST' && url.pathname === '/certs/renew') {

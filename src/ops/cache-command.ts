@@ -1,8 +1,7 @@
 // `edge cache [stats]` and `edge cache purge URL [--prefix]`: the running instance's cache, through
 // its admin endpoint (the cache lives in that process's memory, so there is no offline fallback).
 
-import type { LoadedConfig } from '../config/load.ts';
-import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
+import { adminRequest, describeAdmin, describeInstance, identify, type AdminAddress, type AdminTarget } from './admin-address.ts';
 
 export class CacheCommandError extends Error {
   readonly code = 'ECACHE';
@@ -19,31 +18,33 @@ interface ZoneView {
   bypass: number;
 }
 
-export async function cacheCommand(args: string[], prefix: boolean, loaded: LoadedConfig, out: (text: string) => void): Promise<void> {
+export async function cacheCommand(args: string[], prefix: boolean, target: AdminTarget, out: (text: string) => void): Promise<void> {
   const [action, url] = args;
-  const admin = parseAdminAddress(loaded.config.admin);
-  if (!admin) throw new CacheCommandError('admin is off in this config: edge cache talks to the running edge\'s admin endpoint');
+  const { admin } = target;
+  if (!admin) throw new CacheCommandError('admin is off in this config: edge cache talks to the running edge\'s admin endpoint (or name it with --admin ADDR)');
+  if (action !== 'purge' && action !== 'stats' && action !== undefined) {
+    throw new CacheCommandError(`unknown cache action "${action}": use edge cache [stats], or edge cache purge URL [--prefix]`);
+  }
+  if (action === 'purge' && !url) throw new CacheCommandError('usage: edge cache purge URL [--prefix]   (e.g. https://example.com/blog/)');
+  const instance = await identify(admin);
+  if (!instance) throw new CacheCommandError(`no running edge answers at ${describeAdmin(admin)}`);
+  out(`from running ${describeInstance(instance, admin)}\n`);
   if (action === 'purge') {
-    if (!url) throw new CacheCommandError('usage: edge cache purge URL [--prefix]   (e.g. https://example.com/blog/)');
     const answer = await ask(admin, 'POST', `/cache/purge?url=${encodeURIComponent(url)}${prefix ? '&prefix=1' : ''}`);
     const purged = perProcess<{ purged: number }>(answer).reduce((sum, a) => sum + a.purged, 0);
     out(`${url}${prefix ? ' (prefix)' : ''}: ${purged} ${purged === 1 ? 'entry' : 'entries'} removed\n`);
     return;
   }
-  if (action === undefined || action === 'stats') {
-    const zones = sumZones(perProcess<{ zones: ZoneView[] }>(await ask(admin, 'GET', '/cache')).flatMap((a) => a.zones));
-    if (zones.length === 0) {
-      out('no route of the running edge has a cache\n');
-      return;
-    }
-    for (const z of zones) {
-      const looked = z.hits + z.misses;
-      const ratio = looked === 0 ? '-' : `${Math.round((100 * z.hits) / looked)}%`;
-      out(`${z.zone}: ${z.entries} entries, ${mib(z.bytes)} of ${mib(z.max_size)}; ${z.hits} hits, ${z.misses} misses (hit ratio ${ratio}), ${z.stale} stale, ${z.bypass} bypassed\n`);
-    }
+  const zones = sumZones(perProcess<{ zones: ZoneView[] }>(await ask(admin, 'GET', '/cache')).flatMap((a) => a.zones));
+  if (zones.length === 0) {
+    out('no route of the running edge has a cache\n');
     return;
   }
-  throw new CacheCommandError(`unknown cache action "${action}": use edge cache [stats], or edge cache purge URL [--prefix]`);
+  for (const z of zones) {
+    const looked = z.hits + z.misses;
+    const ratio = looked === 0 ? '-' : `${Math.round((100 * z.hits) / looked)}%`;
+    out(`${z.zone}: ${z.entries} entries, ${mib(z.bytes)} of ${mib(z.max_size)}; ${z.hits} hits, ${z.misses} misses (hit ratio ${ratio}), ${z.stale} stale, ${z.bypass} bypassed\n`);
+  }
 }
 
 /** With workers the supervisor answers with every worker's answer, each holding its own cache. */

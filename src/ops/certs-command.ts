@@ -15,7 +15,7 @@ import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import { StorageUnavailableError } from '../tls/storage/redis.ts';
 import type { Storage } from '../tls/storage/storage.ts';
 import type { CertView } from './admin.ts';
-import { adminRequest, describeAdmin, parseAdminAddress, type AdminAddress } from './admin-address.ts';
+import { adminRequest, describeAdmin, describeInstance, type AdminAddress, type AdminTarget, type Instance } from './admin-address.ts';
 
 export class CertsCommandError extends Error {
   readonly code = 'ECERTS';
@@ -26,21 +26,26 @@ interface Listing {
   certificates: CertView[];
 }
 
-export async function certsCommand(args: string[], loaded: LoadedConfig, out: (text: string) => void): Promise<void> {
+export async function certsCommand(args: string[], target: AdminTarget, out: (text: string) => void): Promise<void> {
   const [action, name] = args;
-  const admin = parseAdminAddress(loaded.config.admin);
+  const { admin, loaded } = target;
+  const storage = loaded && storageLabel(loaded.config.storage);
   if (action === 'list' || action === undefined) {
-    const live = admin && (await askRunning(admin, storageLabel(loaded.config.storage)));
-    const listing = live ?? (await readStorage(loaded));
-    out(formatListing(listing, live ? `running edge (${describeAdmin(admin!)})` : `storage ${loaded.config.storage} (edge is not running)`));
+    const live = admin && (await askRunning(admin, storage));
+    if (live) {
+      out(formatListing(live, `running ${describeInstance(live, admin!)}`));
+      return;
+    }
+    if (!loaded) throw new CertsCommandError(`no running edge answers at ${describeAdmin(admin!)}`);
+    out(formatListing(await readStorage(loaded), `storage ${loaded.config.storage} (edge is not running)`));
     return;
   }
   if (action === 'renew') {
     if (!name) throw new CertsCommandError('usage: edge certs renew NAME');
-    if (!admin) throw new CertsCommandError('admin is off in this config: edge certs renew needs the running edge\'s admin endpoint');
-    const live = await askRunning(admin, storageLabel(loaded.config.storage));
+    if (!admin) throw new CertsCommandError('admin is off in this config: edge certs renew needs the running edge\'s admin endpoint (or --admin ADDR)');
+    const live = await askRunning(admin, storage);
     if (!live) throw new CertsCommandError(`no running edge answers at ${describeAdmin(admin)}: start it first (it answers the CA's challenges)`);
-    out(`renewing ${name}...\n`);
+    out(`renewing ${name} through ${describeInstance(live, admin)}...\n`);
     const answer = await adminRequest(admin, 'POST', `/certs/renew?name=${encodeURIComponent(name)}`, 300_000);
     const body = answer.body as CertView & { error?: string };
     if (answer.status !== 200) throw new CertsCommandError(`renewal of ${name} failed: ${body.error}`);
@@ -50,18 +55,22 @@ export async function certsCommand(args: string[], loaded: LoadedConfig, out: (t
   throw new CertsCommandError(`unknown certs action "${action}": use edge certs list, or edge certs renew NAME`);
 }
 
-/** The running instance's listing, if one answers and uses this config's storage. */
-async function askRunning(admin: AdminAddress, storage: string): Promise<Listing | undefined> {
+/**
+ * The running instance's listing, if one answers; when a config is named, it must use that
+ * config's storage (else admin points at another instance). Without one (--admin alone), the
+ * instance named is the one meant.
+ */
+async function askRunning(admin: AdminAddress, storage: string | undefined): Promise<(Listing & Instance) | undefined> {
   let answer;
   try {
     answer = await adminRequest(admin, 'GET', '/certs', 3000);
   } catch {
     return undefined;
   }
-  const body = answer.body as Listing & { pid: number };
+  const body = answer.body as Listing & Instance;
   if (answer.status !== 200) return undefined;
-  if (body.storage !== storage) {
-    throw new CertsCommandError(`the edge at ${describeAdmin(admin)} (pid ${body.pid}) uses storage ${body.storage}, not ${storage}: is admin set to another instance's address?`);
+  if (storage !== undefined && body.storage !== storage) {
+    throw new CertsCommandError(`the edge at ${describeAdmin(admin)} (pid ${body.pid}, ${body.config}) uses storage ${body.storage}, not ${storage}: is admin set to another instance's address? (--admin ADDR names the one to ask)`);
   }
   return body;
 }

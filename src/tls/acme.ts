@@ -9,6 +9,9 @@ import * as acme from 'acme-client';
 import type { Storage } from './storage/storage.ts';
 import type { Challenges } from './challenges.ts';
 import { parseRetryAfter } from './renewal.ts';
+import { AcmeError, reportUnreachable } from './acme-network.ts';
+
+export { AcmeError, AcmeUnreachableError } from './acme-network.ts';
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
 
@@ -20,17 +23,6 @@ export interface AcmeOptions {
   eab?: { kid: string; hmacKey: string };
   profile?: string;
   challenges: ChallengeType[];
-}
-
-export class AcmeError extends Error {
-  readonly code = 'EACME';
-  /** The CA's Retry-After, when it sent one. */
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs?: number) {
-    super(message);
-    this.name = 'AcmeError';
-    this.retryAfterMs = retryAfterMs;
-  }
 }
 
 interface Order {
@@ -70,6 +62,7 @@ export class AcmeIssuer {
       retryMaxAttempts: 2,
       retryDefaultDelay: 1,
     } as { retryMaxAttempts: number; retryDefaultDelay: number };
+    reportUnreachable(opts.directoryUrl);
     acme.setLogger(() => {});
   }
 

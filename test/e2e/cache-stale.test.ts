@@ -157,14 +157,14 @@ describe('cache: one-liner and command line', () => {
       assert.equal(n, 1);
       const { file } = writeConfig(`admin: 127.0.0.1:${admin}\n`);
       const purge = await runEdge(['cache', 'purge', 'http://test.example/a', '-c', file]);
-      assert.equal(purge.stdout, 'http://test.example/a: 1 entry removed\n', purge.stderr);
+      assert.equal(purge.stdout.replace(/^from running edge .*\n/, ''), 'http://test.example/a: 1 entry removed\n', purge.stderr);
       assert.equal(purge.code, 0);
       await fetchRaw(edge.port, '/a');
       assert.equal(n, 2);
       const prefix = await runEdge(['cache', 'purge', 'test.example/', '--prefix', '-c', file]);
-      assert.equal(prefix.stdout, 'test.example/ (prefix): 1 entry removed\n', prefix.stderr);
+      assert.equal(prefix.stdout.replace(/^from running edge .*\n/, ''), 'test.example/ (prefix): 1 entry removed\n', prefix.stderr);
       const stats = await runEdge(['cache', '-c', file]);
-      assert.match(stats.stdout, /^test\.example: 0 entries, 0\.0 MiB of 15\.3 MiB; 1 hits, 2 misses/);
+      assert.match(stats.stdout, /^from running edge .*\ntest\.example: 0 entries, 0\.0 MiB of 15\.3 MiB; 1 hits, 2 misses/);
     } finally {
       await edge.stop();
       await up.close();

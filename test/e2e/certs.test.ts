@@ -57,7 +57,7 @@ sites:
     const r = await runEdge(['certs', 'list', '-c', file]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.match(lines[0]!, new RegExp(`^from running edge \\(http://127\\.0\\.0\\.1:${adminPort}\\)$`));
+    assert.match(lines[0]!, new RegExp(`^from running edge pid ${edge.proc.pid} \\(.*edge\\.yaml\\) at http://127\\.0\\.0\\.1:${adminPort}$`));
     assert.match(lines[1]!, /^NAME\s+SOURCE\s+ISSUER\s+NOT AFTER\s+RENEWS AT\s+LAST ERROR$/);
     assert.match(r.stdout, new RegExp(`${NAME.replaceAll('.', '\\.')}\\s+acme\\s+Pebble Intermediate CA \\w+\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+-`));
     assert.match(r.stdout, /dev\.localhost\s+local\s+edge Local CA - \d{4}/);
@@ -68,7 +68,7 @@ sites:
     const before = await servedSerial(ports.https, NAME, root);
     const r = await runEdge(['certs', 'renew', NAME, '-c', file]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^renewing ${NAME.replaceAll('.', '\\.')}\\.\\.\\.\\n${NAME.replaceAll('.', '\\.')}: new certificate from Pebble Intermediate CA \\w+, valid until \\S+\\n$`));
+    assert.match(r.stdout, new RegExp(`^renewing ${NAME.replaceAll('.', '\\.')} through edge pid ${edge.proc.pid} \\(.*\\) at http://127\\.0\\.0\\.1:${adminPort}\\.\\.\\.\\n${NAME.replaceAll('.', '\\.')}: new certificate from Pebble Intermediate CA \\w+, valid until \\S+\\n$`));
     assert.notEqual(await servedSerial(ports.https, NAME, root), before);
   });
 

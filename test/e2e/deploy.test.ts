@@ -51,7 +51,7 @@ describe('Dockerfile', () => {
     assert.ok(finalStage.findIndex((l) => l.startsWith('USER ')) > finalStage.findIndex((l) => l.startsWith('RUN ')), 'USER after the last RUN');
     assert.deepEqual(exec('VOLUME'), ['/app/certs']);
     assert.ok(finalStage.includes('EXPOSE 80 443'));
-    assert.match(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!, /\/health/);
+    assert.match(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!, /"bin\/edge\.js", "health"/, "edge health: the admin endpoint's /health");
     assert.ok(finalStage.some((l) => /^COPY --from=\S+ \/app\/node_modules/.test(l)), 'dependencies from the first stage');
   });
 
@@ -80,7 +80,8 @@ describe('Dockerfile', () => {
       await started(edge);
       assert.equal((await fetchRaw(port, '/')).text, 'from the image\n');
       const check = JSON.parse(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!.replace(/^.* CMD /, '')) as string[];
-      const withPort = check.map((a) => a.replace('127.0.0.1:2019', `127.0.0.1:${admin}`));
+      assert.deepEqual(check.slice(-2), ['-c', '/etc/edge/edge.yaml'], 'the check reads the admin address from the config CMD runs');
+      const withPort = check.map((a) => (a === '/etc/edge/edge.yaml' ? config : a));
       const healthy = spawnSync(process.execPath, withPort.slice(1), { cwd: app, timeout: 20_000 });
       assert.equal(healthy.status, 0, healthy.stderr.toString());
       edge.kill('SIGTERM');
@@ -147,6 +148,6 @@ describe('docker-compose.yml with the Flask example', () => {
     const { config } = loadConfigFile(join(ROOT, 'examples', 'flask', 'edge.yaml'));
     assert.deepEqual(config.sites[0]!.routes[0]!.proxy!.to!.map((t) => t.address.name), [`unix:${bind}`]);
     assert.equal(config.storage, '/app/certs');
-    assert.equal(config.admin, '127.0.0.1:2019', 'where the image HEALTHCHECK looks');
+    assert.equal(config.admin, '127.0.0.1:2019', 'the admin endpoint inside the container');
   });
 });

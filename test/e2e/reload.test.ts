@@ -66,7 +66,7 @@ ${extra}`;
     // the new config sends /slow and /ws elsewhere: what started before must not notice
     writeFileSync(file, config('two').replace(/- \{ match: \/slow.*\n/, '').replace(/- \{ match: \/ws.*\n/, ''));
     const r = await runEdge(['reload', '-c', file]);
-    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `${file}: reloaded\n`, '']);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `${file}: reloaded by edge pid ${edge.proc.pid} (${file}) at http://127.0.0.1:${admin}\n`, '']);
     assert.equal((await fetchRaw(port, '/')).text, 'two');
     assert.equal((await fetchRaw(port, '/slow')).text, 'two');
     assert.equal(await roundTrip(ws, 'after'), 'echo:after');

@@ -30,3 +30,27 @@ describe('restartNeeded', () => {
     assert.deepEqual(restartNeeded(config(), config(), { tls: [true, false], acme: [true, false] }), []);
   });
 });
+
+describe('restartNeeded compares with what is bound, not with the last file', () => {
+  it('a second reload that puts https_port back asks for no restart (edge still listens on the first port)', () => {
+    const started = config({ https_port: 37443 });
+    const changed = config({ https_port: 37444 });
+    assert.deepEqual(restartNeeded(started, changed, same), ['https_port changed (37443 → 37444): restart edge to apply it']);
+    const reverted = config({ https_port: 37443 });
+    assert.deepEqual(restartNeeded(changed, reverted, same), []);
+  });
+
+  it('a setting changed twice is reported against the started value, each time', () => {
+    const started = config({ http_port: 8080 });
+    const once = config({ http_port: 8081 });
+    restartNeeded(started, once, same);
+    assert.deepEqual(restartNeeded(once, config({ http_port: 8082 }), same), ['http_port changed (8080 → 8082): restart edge to apply it']);
+  });
+
+  it('a TLS site added by an earlier reload still needs the HTTPS listener edge did not start with', () => {
+    const started = config();
+    const withTls = config();
+    assert.match(restartNeeded(started, withTls, { tls: [false, true], acme: [false, false] })[0]!, /HTTPS listener/);
+    assert.match(restartNeeded(withTls, config(), { tls: [true, true], acme: [false, false] })[0]!, /HTTPS listener/);
+  });
+});

@@ -5,13 +5,13 @@
 // and is taken over. The store keeps two kinds of names for itself, the top-level "locks" folder
 // and names starting with ".tmp-"; keys using them are refused so neither is mistaken for data.
 
-import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkKey, LockTimeoutError, StorageKeyError, type Lock, type Storage } from './storage.ts';
+import { prepareFolder } from './fs-root.ts';
 
 /** A lock file whose mtime is older than this belongs to a holder that died. */
 export const LOCK_STALE_MS = 10_000;
@@ -54,7 +54,7 @@ export class FsStorage implements Storage {
     this.#staleMs = opts.lockStaleMs ?? LOCK_STALE_MS;
     this.#refreshMs = opts.lockRefreshMs ?? LOCK_REFRESH_MS;
     this.#beforeRename = opts.beforeRename;
-    mkdirSync(this.#root, { recursive: true, mode: 0o700 });
+    prepareFolder(root, this.#root);
   }
 
   async get(key: string): Promise<Buffer | undefined> {
