@@ -2,6 +2,8 @@
 // selected representation's validators, evaluated in the RFC's order of precedence (13.2.2):
 // If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since; then If-Range.
 
+import { httpDate } from '../http/date.ts';
+
 export interface Validators {
   /** Strong entity tag, quotes included: "abc". */
   etag: string;
@@ -77,35 +79,4 @@ export function entityTags(list: string): string[] {
     i = close + 1;
     tags.push(list.slice(start, i));
   }
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-// the three forms of RFC 9110 5.6.7; Date.parse would also take "1" or "yesterday"-like text
-const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
-const RFC_850 = /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
-const ASCTIME = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
-
-/** An HTTP date → whole seconds since the epoch; undefined when it is not one. */
-export function httpDate(text: string): number | undefined {
-  let m = IMF_FIXDATE.exec(text);
-  if (m) return seconds(m[3]!, m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
-  m = RFC_850.exec(text);
-  if (m) {
-    // a two-digit year more than 50 years ahead is in the past century (RFC 9110 5.6.7)
-    const yy = Number(m[3]);
-    const now = new Date().getUTCFullYear();
-    let year = Math.floor(now / 100) * 100 + yy;
-    if (year > now + 50) year -= 100;
-    return seconds(String(year), m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
-  }
-  m = ASCTIME.exec(text);
-  if (m) return seconds(m[6]!, m[1]!, m[2]!.trim(), m[3]!, m[4]!, m[5]!);
-  return undefined;
-}
-
-function seconds(year: string, month: string, day: string, h: string, min: string, s: string): number | undefined {
-  const mon = MONTHS.indexOf(month);
-  const d = Number(day);
-  if (mon < 0 || d < 1 || d > 31 || Number(h) > 23 || Number(min) > 59 || Number(s) > 60) return undefined;
-  return Date.UTC(Number(year), mon, d, Number(h), Number(min), Number(s)) / 1000;
 }

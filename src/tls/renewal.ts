@@ -2,6 +2,8 @@
 // endpoint (RFC 9773) again. Pure arithmetic on times: the caller passes `now` and a `random` in
 // [0, 1), so every decision is reproducible in tests and the scheduler owns the clock.
 
+import { parseHttpDate } from '../http/date.ts';
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -79,14 +81,6 @@ export function nextAriCheck(opts: { now: Date; retryAfterMs?: number; random: n
   return new Date(now + ARI_INTERVAL + (2 * opts.random - 1) * ARI_JITTER);
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MON = MONTHS.join('|');
-const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
-// RFC 9110 section 5.6.7: recipients must accept the two obsolete forms as well as IMF-fixdate.
-const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) (${MON}) (\\d{4}) ${TIME} GMT$`);
-const RFC850 = new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (\\d{2})-(${MON})-(\\d{2}) ${TIME} GMT$`);
-const ASCTIME = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (${MON}) ([ \\d]\\d) ${TIME} (\\d{4})$`);
-
 /**
  * A Retry-After header (RFC 9110 section 10.2.3) as milliseconds from `now`: delta-seconds or an
  * HTTP-date (a date already past gives 0). Undefined when absent or invalid, including negative
@@ -103,30 +97,4 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
   }
   if (ms === undefined || Number.isNaN(new Date(now.getTime() + ms).getTime())) return undefined;
   return ms;
-}
-
-function parseHttpDate(text: string, now: Date): number | undefined {
-  let m = IMF_FIXDATE.exec(text);
-  if (m) return utc(Number(m[3]), m[2]!, Number(m[1]), m.slice(4));
-  m = RFC850.exec(text);
-  if (m) {
-    // Two-digit years: RFC 9110 says a date more than 50 years ahead belongs to the last century.
-    let year = Math.floor(now.getUTCFullYear() / 100) * 100 + Number(m[3]);
-    if (year > now.getUTCFullYear() + 50) year -= 100;
-    return utc(year, m[2]!, Number(m[1]), m.slice(4));
-  }
-  m = ASCTIME.exec(text);
-  if (m) return utc(Number(m[6]), m[1]!, Number(m[2]!.trim()), m.slice(3, 6));
-  return undefined;
-}
-
-/** Undefined for out-of-range fields (31 Feb, 25:00), which Date.UTC would silently roll over. */
-function utc(year: number, month: string, day: number, time: string[]): number | undefined {
-  const [h, min, s] = time.map(Number) as [number, number, number];
-  const monthIndex = MONTHS.indexOf(month);
-  const t = Date.UTC(year, monthIndex, day, h, min, s);
-  const d = new Date(t);
-  const same = d.getUTCFullYear() === year && d.getUTCMonth() === monthIndex && d.getUTCDate() === day
-    && d.getUTCHours() === h && d.getUTCMinutes() === min && d.getUTCSeconds() === s;
-  return same ? t : undefined;
 }

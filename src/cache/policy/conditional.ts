@@ -1,7 +1,8 @@
 // Client conditionals answered from a fresh stored response (RFC 9110 13.1.2, 13.1.3, 13.2.2):
 // If-None-Match (weak comparison) wins over If-Modified-Since; a match is a 304.
 
-import { httpDate, matches } from '../../static/preconditions.ts';
+import { httpDate } from '../../http/date.ts';
+import { matches } from '../../static/preconditions.ts';
 
 export function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, etag: string | undefined, lastModified: string | undefined): boolean {
   if (ifNoneMatch !== undefined) return etag !== undefined && matches(ifNoneMatch, etag, false);

@@ -1,7 +1,7 @@
 // Freshness (RFC 9111 4.2): how long a stored response stays fresh, how old it is, and whether a
 // stale one may be served or must be revalidated. Times are in seconds.
 
-import { httpDate } from '../../static/preconditions.ts';
+import { httpDate } from '../../http/date.ts';
 import { deltaSeconds, type Directives } from './directives.ts';
 import { CACHEABLE_BY_DEFAULT } from './storable.ts';
 
