@@ -18,7 +18,7 @@ import type { Pools } from './pools.ts';
 import type { PickRequest } from './policies/policy.ts';
 import { holdBody, replay, type HeldBody } from './replay.ts';
 import { IDEMPOTENT, mayRetry } from './retry.ts';
-import { resolvePool } from '../config/upstream-schema.ts';
+import { resolvePool } from '../config/runtime.ts';
 import { createProxyServer, forwardRequest, forwardUpgrade, type AgentPool, type EdgeProxy } from './upstream.ts';
 import { relayEarlyHints } from './early-hints.ts';
 
