@@ -39,7 +39,7 @@ export function runWorker(): void {
     if (!serving) throw new Error('not serving yet');
     switch (q.q) {
       case 'config':
-        serving.swap(q.config);
+        await serving.swap(q.config);
         return routes();
       case 'metrics':
         return serving.families();

@@ -100,7 +100,7 @@ export class Edge {
   private async apply(next: Config): Promise<string[]> {
     const old = this.config;
     const warnings = restartNeeded(old, next, { tls: [usesTls(old), usesTls(next)], acme: [usesAcme(old), usesAcme(next)] });
-    this.serving.swap(next);
+    await this.serving.swap(next);
     this.config = next;
     await this.certificates?.update(next);
     return warnings;

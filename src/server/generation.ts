@@ -10,7 +10,7 @@ import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
 import { AgentPool } from '../proxy/upstream.ts';
 import type { Action } from './actions.ts';
-import { buildAction, type BuildContext } from './build.ts';
+import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
 import { Router } from './router.ts';
 
@@ -25,11 +25,12 @@ export class Generation {
   private readonly agents = new AgentPool();
   private retired: Promise<boolean> | undefined;
 
-  constructor(config: Config, logger: Logger) {
+  /** `modules`: loadActions(config), awaited by whoever builds the generation. */
+  constructor(config: Config, logger: Logger, modules: ActionModules) {
     this.config = config;
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     // pools (and their health state) and caches belong to the generation: a reload starts them afresh
-    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry) };
+    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry), modules };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
   }
 
