@@ -102,7 +102,9 @@ export class Supervisor {
       coversOnDemand: (name) => s.covers.site(name)?.site.tls === 'on_demand',
     });
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), args: [] });
+    // workers run the same files as this process: built JavaScript, or the TypeScript sources
+    const workerMain = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+    cluster.setupPrimary({ exec: fileURLToPath(workerMain), args: [] });
     const ready = new Promise<void>((resolve, reject) => {
       let waiting = opts.count;
       s.onFirstReady = (err) => {
