@@ -12,13 +12,13 @@ import type { CacheRegistry } from '../cache/registry.ts';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { Pools } from '../proxy/pools.ts';
-import type { AgentPool } from '../proxy/upstream.ts';
+import type { Upstreams } from '../proxy/upstream.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 
 export interface BuildContext {
   limits: Limits;
   logger: Logger;
-  agents: AgentPool;
+  upstreams: Upstreams;
   /** The config's upstream pools, named and inline, with their shared state. */
   pools: Pools;
   /** The config's cache zones, shared by the routes that name them. */
