@@ -3,7 +3,7 @@
 // headers, and a response that records the head and passes body chunks to a sink with
 // backpressure, so whatever the action does (the proxy, its error pages) lands in the cache.
 
-import type { ClientRequest, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { UNMATCHED, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 
@@ -50,8 +50,7 @@ export class CaptureResponse extends Writable implements EdgeRes {
   startedAt = 0;
   bodyBytes = 0;
   upstream = '';
-  upstreamRequest: ClientRequest | undefined = undefined;
-  retried = false;
+  cancelUpstream: (() => void) | undefined = undefined;
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;

@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { identify, parseAdminAddress, type Instance } from '../ops/admin-address.ts';
-import { usesTls } from '../tls/setup.ts';
+import { usesTls } from '../tls/plan.ts';
 import { folderProblem } from '../tls/storage/fs-root.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import type { Problem } from './errors.ts';

@@ -2,13 +2,12 @@
 // with try_files like nginx's) and `compress:` (an option over whatever the route answers).
 
 import * as z from 'zod';
+import { PROXY_FALLBACK } from './runtime.ts';
 
 export const ENCODINGS = ['zstd', 'br', 'gzip'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
 /** try_files's last entry may hand the request to the route's proxy. */
-export const PROXY_FALLBACK = '@proxy';
-
 const TRY_HINT = 'try_files entries are $uri, $uri/, $uri.html-like forms, a path starting with "/" (may contain $uri), and last "=CODE" or "@proxy"';
 
 const tryEntry = z.string().superRefine((entry, ctx) => {

@@ -8,6 +8,7 @@ import { parseUpstream, type UpstreamAddress } from './address.ts';
 import type { Problem } from './errors.ts';
 import type { Locate } from './issues.ts';
 import { durationValue, sizeValue } from './values.ts';
+import { resolvePool } from './runtime.ts';
 
 export const POLICIES = ['round_robin', 'least_conn', 'random', 'p2c', 'ip_hash', 'first'] as const;
 
@@ -130,24 +131,6 @@ export interface PoolConfig {
   retries: number;
   try_duration: number;
   retry_body_limit: number;
-}
-
-type PoolInput = { to: UpstreamSpec[] } & { [K in keyof typeof poolFields]?: z.output<(typeof poolFields)[K]> };
-
-/** The pool with every default filled in. */
-export function resolvePool(p: PoolInput): PoolConfig {
-  return {
-    to: p.to,
-    balance: p.balance ?? { policy: 'round_robin' },
-    max_fails: p.max_fails ?? 1,
-    fail_timeout: p.fail_timeout ?? 10_000,
-    fail_status: p.fail_status ?? [],
-    health: p.health,
-    slow_start: p.slow_start ?? 0,
-    retries: p.retries ?? 2,
-    try_duration: p.try_duration ?? 5_000,
-    retry_body_limit: p.retry_body_limit ?? 64 * 1024,
-  };
 }
 
 /** The keys a route's `proxy:` takes for its pool: an inline one (`to` and settings) or a named one. */

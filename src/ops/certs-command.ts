@@ -5,10 +5,9 @@
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { directoryUrl } from '../config/tls-schema.ts';
-import { issuerId } from '../tls/acme.ts';
 import { CertStore } from '../tls/cert-store.ts';
 import { Ledger } from '../tls/ledger.ts';
-import { certificatePlan } from '../tls/plan.ts';
+import { certificatePlan, issuerId } from '../tls/plan.ts';
 import { renewalTime } from '../tls/renewal.ts';
 import { openStorage, storageLabel } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';

@@ -1,8 +1,9 @@
-// /metrics in Prometheus text: this process's request counters and latency histogram (prom-client),
-// plus the samples the stateful parts report (MetricSource). A process hands out its numbers as
-// plain JSON families, so the supervisor can merge its workers' with its own and print one page.
+// /metrics in Prometheus text: this process's request counters and latency histogram (kept by hand),
+// plus the samples the stateful parts report (MetricSource) and prom-client's process metrics. A
+// process hands out its numbers as plain JSON families, so the supervisor can merge its workers'
+// with its own and print one page. prom-client is loaded at the first scrape, not at start.
 
-import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MetricSample, MetricSource } from './metric-sample.ts';
 
 export type Aggregator = 'sum' | 'max' | 'min' | 'first' | 'average';
@@ -43,12 +44,9 @@ class Series {
  * in prom-client's JSON shape, so its aggregator merges them with the process metrics it keeps.
  */
 export class RequestMetrics {
-  private readonly registry = new Registry();
+  /** prom-client's process metrics, started at the first scrape: a process never scraped never loads it. */
+  private registry: Promise<Registry> | undefined;
   private readonly series = new Map<string, Map<string, Series>>();
-
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-  }
 
   /** One request done; `seconds` from arrival to end. */
   record(site: string, route: string, status: number, bytes: number, seconds: number): void {
@@ -68,7 +66,12 @@ export class RequestMetrics {
 
   /** This process's families: its own metrics and what `sources` report right now. */
   async families(sources: readonly MetricSource[]): Promise<MetricFamily[]> {
-    const own = (await this.registry.getMetricsAsJSON()) as unknown as MetricFamily[];
+    this.registry ??= import('prom-client').then(({ Registry, collectDefaultMetrics }) => {
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry });
+      return registry;
+    });
+    const own = (await (await this.registry).getMetricsAsJSON()) as unknown as MetricFamily[];
     return [...this.requestFamilies(), ...own, ...sampleFamilies(sources.flatMap((source) => source()))];
   }
 
@@ -114,5 +117,6 @@ export function sampleFamilies(samples: readonly MetricSample[]): MetricFamily[]
 
 /** Prometheus text for the families of one or more processes, each series combined by its aggregator. */
 export async function metricsText(processes: readonly MetricFamily[][]): Promise<string> {
+  const { AggregatorRegistry } = await import('prom-client');
   return AggregatorRegistry.aggregate(processes as never).metrics();
 }

@@ -18,7 +18,8 @@ import { restartNeeded } from '../config/reload-plan.ts';
 import { Router } from '../server/router.ts';
 import { banner } from '../server/banner.ts';
 import type { ServedCertificate } from '../tls/context.ts';
-import { createCertificates, usesAcme, usesTls, type Certificates } from '../tls/setup.ts';
+import type { Certificates } from '../tls/setup.ts';
+import { usesAcme, usesTls } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts';
 import { openAdmin } from './admin-address.ts';
@@ -64,7 +65,7 @@ export class Supervisor {
   private readonly slots = new Map<number, Slot>();
   private readonly installed = new Map<string, ToWorker & { t: 'cert' }>();
   private readonly challenges: RelayChallenges;
-  private readonly certificates: Certificates | undefined;
+  private certificates: Certificates | undefined;
   private readonly ownMetrics = new RequestMetrics();
   private covers: Router<null>;
   private admin: Server | undefined;
@@ -84,23 +85,26 @@ export class Supervisor {
     this.reloader = new Reloader(opts.file, (next) => this.apply(next), this.logger);
     this.covers = new Router(config.sites, () => null);
     this.challenges = new RelayChallenges((m) => this.broadcast(m));
-    this.certificates = createCertificates(config, {
-      logger: this.logger,
-      table: new CertificateTable(),
-      challenges: this.challenges,
-      onInstall: (cert) => this.relayCertificate(cert),
-      onRemove: (names) => {
-        for (const [key, c] of this.installed) if (c.names.some((n) => names.includes(n))) this.installed.delete(key);
-        this.broadcast({ t: 'uncert', names });
-      },
-      coversOnDemand: (name) => this.covers.site(name)?.site.tls === 'on_demand',
-    });
   }
 
   static async start(config: Config, opts: SupervisorOptions): Promise<Supervisor> {
     const s = new Supervisor(config, opts);
+    // the certificate manager and its libraries are loaded only when some site has TLS
+    if (usesTls(config)) s.certificates = await (await import('../tls/setup.ts')).createCertificates(config, {
+      logger: s.logger,
+      table: new CertificateTable(),
+      challenges: s.challenges,
+      onInstall: (cert) => s.relayCertificate(cert),
+      onRemove: (names) => {
+        for (const [key, c] of s.installed) if (c.names.some((n) => names.includes(n))) s.installed.delete(key);
+        s.broadcast({ t: 'uncert', names });
+      },
+      coversOnDemand: (name) => s.covers.site(name)?.site.tls === 'on_demand',
+    });
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), args: [] });
+    // workers run the same files as this process: built JavaScript, or the TypeScript sources
+    const workerMain = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+    cluster.setupPrimary({ exec: fileURLToPath(workerMain), args: [] });
     const ready = new Promise<void>((resolve, reject) => {
       let waiting = opts.count;
       s.onFirstReady = (err) => {

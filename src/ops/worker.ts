@@ -10,7 +10,7 @@ import { siteLines } from '../server/banner.ts';
 import { Challenges } from '../tls/challenges.ts';
 import { secureContext } from '../tls/context.ts';
 import { CertificateTable } from '../tls/sni.ts';
-import { usesTls } from '../tls/setup.ts';
+import { usesTls } from '../tls/plan.ts';
 import { openStorage } from '../tls/storage/open.ts';
 import { isRedisUrl } from '../tls/storage/redis-url.ts';
 import { ignoreSendError, Rpc, type AdminRouteKey, type ToSupervisor, type ToWorker, type WorkerQuestion } from './ipc.ts';
@@ -39,7 +39,7 @@ export function runWorker(): void {
     if (!serving) throw new Error('not serving yet');
     switch (q.q) {
       case 'config':
-        serving.swap(q.config);
+        await serving.swap(q.config);
         return routes();
       case 'metrics':
         return serving.families();

@@ -2,6 +2,7 @@
 // an idle timeout while a body is arriving.
 
 import { Transform, type TransformCallback } from 'node:stream';
+import type { Http2ServerRequest } from 'node:http2';
 import type { EdgeRequest } from '../server/response.ts';
 
 export class BodyTooLargeError extends Error {
@@ -35,5 +36,6 @@ export class BodyLimit extends Transform {
  */
 export function watchBodyIdle(req: EdgeRequest, ms: number, onIdle: () => void): void {
   req.setTimeout(ms, onIdle);
-  req.once('end', () => req.socket.setTimeout(0));
+  // over HTTP/2 the socket is the whole session's: only the stream's own clock is lifted
+  req.once('end', () => (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).stream.setTimeout(0) : req.socket.setTimeout(0)));
 }

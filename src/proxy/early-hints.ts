@@ -1,15 +1,12 @@
-// The upstream's 103 Early Hints, relayed to the client as they come (the upstream ClientRequest's
-// 'information' events), with the hop-by-hop fields left on their hop. Other 1xx stay with edge:
-// it answers Expect: 100-continue itself.
+// The upstream's 103 Early Hints, relayed to the client as they come, with the hop-by-hop fields
+// left on their hop. Other 1xx stay with edge: it answers Expect: 100-continue itself.
 
-import type { InformationEvent } from 'node:http';
 import { sendEarlyHints } from '../server/early-hints.ts';
 import type { EdgeRes } from '../server/response.ts';
 import { responseHeaders } from './headers.ts';
 
-export function relayEarlyHints(info: InformationEvent, res: EdgeRes): void {
-  if (info.statusCode !== 103) return;
-  const raw = responseHeaders(info.rawHeaders);
+export function relayEarlyHints(rawHeaders: readonly (string | Buffer)[], res: EdgeRes): void {
+  const raw = responseHeaders(rawHeaders);
   const hints: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();

@@ -42,3 +42,21 @@ export function classify(err: NodeJS.ErrnoException): UpstreamFailure {
       return { status: 502, reason: err.message };
   }
 }
+
+/** undici's errors in the terms above: a timeout by its kind, a broken connection by its cause. */
+export function upstreamError(err: NodeJS.ErrnoException, readTimeout: number): NodeJS.ErrnoException {
+  switch (err.code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return Object.assign(new Error('connect timed out'), { code: 'ECONNECT_TIMEOUT' });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new UpstreamTimeoutError(readTimeout);
+    case 'UND_ERR_SOCKET': {
+      const cause = err.cause as NodeJS.ErrnoException | undefined;
+      // "other side closed": the upstream ended the connection before answering in full
+      return cause?.code ? cause : Object.assign(new Error(err.message), { code: 'ECONNRESET' });
+    }
+    default:
+      return err;
+  }
+}

@@ -1,31 +1,33 @@
 // The proxy action of a route: picks an upstream of its pool, sends the request there through
-// http-proxy-3 and relays the answer, with edge's header rules, limits, timeouts and error pages.
-// A failed attempt is retried on another upstream when the rules in retry.ts allow it; with
-// nothing available the client gets 503 with Retry-After at once.
+// undici (one attempt at a time, see attempt.ts) and relays the answer, with edge's header rules,
+// limits, timeouts and error pages. A failed attempt is retried on another upstream when the
+// rules in retry.ts allow it; with nothing available the client gets 503 with Retry-After at once.
+// WebSocket upgrades go through http-proxy-3.
 
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import type { Http2ServerRequest } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
-import { EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
+import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
-import { prepareRequestHeaders, responseHeaders } from './headers.ts';
-import { classify, UpstreamTimeoutError } from './errors.ts';
+import { prepareRequestHeaders, upstreamRequestHeaders } from './headers.ts';
+import { classify, upstreamError } from './errors.ts';
 import { BodyLimit, watchBodyIdle } from './body.ts';
 import type { Member, Pool } from './pool.ts';
 import type { Pools } from './pools.ts';
 import type { PickRequest } from './policies/policy.ts';
-import { holdBody, replay, type HeldBody } from './replay.ts';
+import { holdBody, type HeldBody } from './replay.ts';
 import { IDEMPOTENT, mayRetry } from './retry.ts';
-import { resolvePool } from '../config/upstream-schema.ts';
-import { createProxyServer, forwardRequest, forwardUpgrade, type AgentPool, type EdgeProxy } from './upstream.ts';
-import { relayEarlyHints } from './early-hints.ts';
+import { resolvePool } from '../config/runtime.ts';
+import { Attempt, type AttemptOwner } from './attempt.ts';
+import { forwardUpgrade, type Upstreams } from './upstream.ts';
 
 export interface ProxyContext {
   limits: Limits;
   logger: Logger;
-  agents: AgentPool;
+  upstreams: Upstreams;
   pools: Pools;
 }
 
@@ -40,23 +42,25 @@ interface Trip extends PickRequest {
   req: EdgeRequest;
   res: EdgeRes;
   body: HeldBody | undefined;
+  /** The held body as one Buffer, made once for every attempt that sends it. */
+  whole: Buffer | undefined;
   tried: Member[];
   /** The upstream now serving it, until it answers in full or fails. */
   current: Member | undefined;
-  /** Bumped per attempt, so a late error from an earlier attempt is ignored. */
-  attempt: number;
+  /** The attempt under way on `current`; one from before a retry is ignored. */
+  attempt: Attempt | undefined;
   started: number;
-  /** The upstream's response being relayed to the client, once there is one. */
-  answer?: IncomingMessage;
+  /** Set once a request has been sent again after a stale keep-alive connection failed it. */
+  resent: boolean;
 }
 
-export class ProxyHandler implements Action {
+export class ProxyHandler implements Action, AttemptOwner {
   private readonly pool: Pool;
-  /** One http-proxy-3 server per pool member (same index): this route's timeouts, its handlers. */
-  private readonly servers: EdgeProxy[];
+  private readonly upstreams: Upstreams;
   private readonly maxBody: number;
   private readonly bodyTimeout: number;
   private readonly readTimeout: number;
+  private readonly connectTimeout: number;
   private readonly websocket: boolean;
   private readonly logger: Logger;
 
@@ -64,16 +68,11 @@ export class ProxyHandler implements Action {
     this.maxBody = route.max_body_size ?? ctx.limits.max_body_size;
     this.bodyTimeout = ctx.limits.body_timeout;
     this.readTimeout = config.timeouts.read;
+    this.connectTimeout = config.timeouts.connect;
     this.websocket = config.websocket;
     this.logger = ctx.logger;
+    this.upstreams = ctx.upstreams;
     this.pool = config.upstream !== undefined ? ctx.pools.shared(config.upstream) : ctx.pools.inline(route.match, poolOf(config));
-    this.servers = this.pool.members.map((m) => {
-      const server = createProxyServer(m.address, ctx.agents.get(m.address), config.timeouts, this.onProxyError);
-      server.on('proxyReq', this.onProxyReq);
-      server.on('proxyReqWs', onProxyReqWs);
-      server.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes) => this.onProxyRes(m, proxyRes, req, res));
-      return server;
-    });
   }
 
   describe(): string {
@@ -84,23 +83,25 @@ export class ProxyHandler implements Action {
   handle(req: EdgeRequest, res: EdgeRes): void {
     const h = req.headers;
     const length = h['content-length'];
-    const chunked = length === undefined && h['transfer-encoding'] !== undefined;
-    let limiter: BodyLimit | undefined;
+    // a body of unknown length: chunked over HTTP/1.1; over HTTP/2, any stream the headers did not end
+    const chunked = length === undefined && (req.httpVersionMajor === 2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : h['transfer-encoding'] !== undefined);
     const hasBody = (length !== undefined && length !== '0') || chunked;
+    if (hasBody && this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
+      this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`, req);
+      sendStatus(res, 413, { close: true });
+      return;
+    }
+    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false };
+    res.proxyTrip = trip;
+    res.once('close', () => this.release(trip));
+    let limiter: BodyLimit | undefined;
     if (hasBody) {
-      if (this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
-        this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`, req);
-        sendStatus(res, 413, { close: true });
-        return;
-      }
-      if (this.maxBody > 0 && chunked) limiter = this.limitBody(req, res);
-      if (this.bodyTimeout > 0) watchBodyIdle(req, this.bodyTimeout, () => this.bodyIdle(req, res));
+      res.cancelUpstream = () => this.release(trip);
+      if (this.maxBody > 0 && chunked) limiter = this.limitBody(trip);
+      if (this.bodyTimeout > 0) watchBodyIdle(req, this.bodyTimeout, () => this.bodyIdle(trip));
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
-    res.proxyTrip = trip;
-    res.once('close', () => this.release(trip));
     if (!hasBody) {
       this.dispatch(trip);
       return;
@@ -132,9 +133,9 @@ export class ProxyHandler implements Action {
       if (!ended) this.pool.end(member);
       ended = true;
     };
-    forwardUpgrade(this.servers[member.index]!, req, socket, head, (err: Error) => {
-      // the client went first (onProxyError logs its failure, the close below the request): the
-      // upstream side fails as edge closes it, which is not the upstream's doing
+    const failed = (err: Error) => {
+      // the client went first (its failure is logged where http-proxy-3 reports it, the close
+      // below logs the request): the upstream side fails as edge closes it, not the upstream's doing
       if (socket.destroyed) return;
       const failure = classify(err as NodeJS.ErrnoException);
       this.logger.error(`websocket ${req.url} on ${requestHost(req)}: upstream ${member.name} ${failure.reason}`, req);
@@ -143,12 +144,15 @@ export class ProxyHandler implements Action {
       if (socket.writable && (socket as { bytesWritten?: number }).bytesWritten === 0) socket.write(rawStatus(failure.status));
       end();
       done(failure.status, member.name);
-    });
+    };
     socket.once('close', () => {
       end();
       // nothing written yet: the client left before the upstream's 101 could reach it
       done((socket as { bytesWritten?: number }).bytesWritten === 0 ? 499 : 101, member.name);
     });
+    this.upstreams.upgrader(member.address, this.connectTimeout).then((proxy) => {
+      if (!socket.destroyed) forwardUpgrade(proxy, req, socket, head, failed);
+    }, failed);
   }
 
   /** Sends the request to the next upstream the pool offers (or `member`, already picked); after a failure, if there is one. */
@@ -162,38 +166,65 @@ export class ProxyHandler implements Action {
     if (failure) this.logger.warn(`${req.method} ${req.url} on ${requestHost(req)}: upstream ${failure.member.name} ${failure.reason}; retrying on ${member.name}`, req);
     trip.tried.push(member);
     trip.current = member;
-    const attempt = ++trip.attempt;
     this.pool.begin(member);
     res.upstream = member.name;
-    const body = trip.body === undefined ? undefined : 'chunks' in trip.body ? replay(trip.body) : trip.body.stream;
-    // after a stale pooled connection, a new one: the pool may hold more the upstream has closed
-    forwardRequest(this.servers[member.index]!, req, res, (err) => this.failed(trip, member, attempt, err as NodeJS.ErrnoException), body, res.retried);
+    const attempt = new Attempt(this, res, req.method!, trip);
+    trip.attempt = attempt;
+    this.upstreams.pool(member.address, this.connectTimeout).dispatch({
+      path: req.url!,
+      method: req.method!,
+      headers: upstreamRequestHeaders(req),
+      body: bodyOf(trip),
+      headersTimeout: this.readTimeout,
+      bodyTimeout: this.readTimeout,
+    }, attempt);
   }
 
-  private unavailable(trip: Trip): void {
-    const { req, res } = trip;
-    const after = this.pool.retryAfter();
-    this.logger.error(`503 ${req.method} ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()}); Retry-After ${after}`, req);
-    sendStatus(res, 503, { headers: { 'retry-after': String(after) } });
-  }
-
-  private release(trip: Trip): void {
-    if (trip.current) this.pool.end(trip.current);
-    trip.current = undefined;
-  }
-
-  private failed(trip: Trip, member: Member, attempt: number, err: NodeJS.ErrnoException): void {
-    // an earlier attempt's listener on the client request, or the request is over
-    if (attempt !== trip.attempt || trip.current !== member) return;
-    if (this.overran(trip, member, err)) return;
-    this.release(trip);
+  onHead(attempt: Attempt, status: number): boolean {
+    const trip = attempt.tag as Trip;
     const { res } = trip;
+    if (trip.attempt !== attempt || res.writableEnded || res.destroyed) return false;
+    if (!this.pool.config.fail_status.includes(status)) return true;
+    const member = trip.current!;
+    this.pool.fail(member, `answered ${status}`);
+    // picked once: a pick moves the policy's state (round robin's turn, least_conn's start)
+    const next = this.retry(trip, undefined) ? this.pool.select(trip, trip.tried) : undefined;
+    if (!next) return true;
+    this.release(trip);
+    this.dispatch(trip, { status, reason: `answered ${status}`, member }, next);
+    return false;
+  }
+
+  onFinished(attempt: Attempt): void {
+    const trip = attempt.tag as Trip;
+    if (trip.attempt === attempt) this.release(trip);
+  }
+
+  onFailed(attempt: Attempt, cause: Error, relayed: boolean): void {
+    const trip = attempt.tag as Trip;
+    if (trip.attempt !== attempt) return;
+    const member = trip.current!;
+    const { req, res } = trip;
+    this.release(trip);
     if (res.writableEnded || res.destroyed) return;
+    // the client's own body broke off (it reset, or sent less than its Content-Length): not the upstream's doing
+    if ((req as Readable).readableAborted || (req as Readable).errored) {
+      res.destroy();
+      return;
+    }
+    const err = upstreamError(cause as NodeJS.ErrnoException, this.readTimeout);
+    if (relayed) {
+      // an upstream that dies mid-body must not leave the client waiting: cut its response too
+      this.logger.error(`upstream ${member.name} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`, req);
+      this.pool.fail(member, `broke off a response: ${err.message}`);
+      res.destroy();
+      return;
+    }
     if (this.staleConnection(err, trip)) {
       // the upstream closed an idle connection as edge reused it: not its failure, try it again
-      res.retried = true;
+      trip.resent = true;
       trip.tried.pop();
-      this.dispatch(trip);
+      this.dispatch(trip, undefined, member);
       return;
     }
     const { status, reason } = classify(err);
@@ -203,28 +234,27 @@ export class ProxyHandler implements Action {
     else this.give(trip, failure);
   }
 
-  /**
-   * Bytes after a complete response (more body than its Content-Length, say): Node's parser takes
-   * them for a next response, fails on them and closes that upstream connection. The client gets
-   * the response as its framing has it, as nginx gives it; the rest is dropped.
-   */
-  private overran(trip: Trip, member: Member, err: NodeJS.ErrnoException): boolean {
-    const answer = trip.answer;
-    if (answer?.complete !== true || err.code?.startsWith('HPE_') !== true) return false;
-    const { req } = trip;
-    const length = answer.headers['content-length'];
-    const what = length !== undefined ? `more body than its Content-Length (${length})` : 'bytes after the end of its response';
-    this.logger.error(`upstream ${member.name} sent ${what} to ${req.method} ${req.url} on ${requestHost(req)}: the rest was dropped and the connection closed`, req);
-    return true;
+  private unavailable(trip: Trip): void {
+    const { req, res } = trip;
+    const after = this.pool.retryAfter();
+    this.logger.error(`503 ${req.method} ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()}); Retry-After ${after}`, req);
+    sendStatus(res, 503, { headers: { 'retry-after': String(after) } });
+  }
+
+  /** The trip's upstream is free again; an attempt still under way (the client left) is stopped. */
+  private release(trip: Trip): void {
+    if (trip.current) this.pool.end(trip.current);
+    trip.current = undefined;
+    const attempt = trip.attempt;
+    trip.attempt = undefined;
+    attempt?.abandon();
   }
 
   /** The last attempt's failure goes to the client. */
   private give(trip: Trip, { status, reason, member }: Failure): void {
     const { req, res } = trip;
     const tries = trip.tried.length > 1 ? ` (after ${trip.tried.length} attempts)` : '';
-    // once the upstream's status line went out, the client gets a cut response, not this status
-    if (res.headersSent) this.logger.error(`upstream ${member.name} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${reason}${tries}`, req);
-    else this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
+    this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
     sendStatus(res, status);
   }
 
@@ -243,21 +273,22 @@ export class ProxyHandler implements Action {
   }
 
   /**
-   * A kept-alive connection the upstream closed just as edge reused it: safe to send again once
-   * when the request is idempotent and its body can be replayed (RFC 9112 9.3.1).
+   * A kept-alive connection the upstream closed just as edge reused it: safe to send again once,
+   * before the upstream answered, when the request is idempotent and its body can be replayed
+   * (RFC 9112 9.3.1). undici does not say whether the connection was a reused one, so a first
+   * reset of such a request is taken for this; a second one counts as the upstream's failure.
    */
   private staleConnection(err: NodeJS.ErrnoException, trip: Trip): boolean {
-    const { req, res } = trip;
-    return !res.retried && !res.headersSent && res.upstreamRequest?.reusedSocket === true
-      && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-      && IDEMPOTENT.has(req.method!) && (trip.body === undefined || 'chunks' in trip.body);
+    return !trip.resent && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+      && IDEMPOTENT.has(trip.req.method!) && (trip.body === undefined || 'chunks' in trip.body);
   }
 
-  private limitBody(req: EdgeRequest, res: EdgeRes): BodyLimit {
+  private limitBody(trip: Trip): BodyLimit {
+    const { req, res } = trip;
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
       this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`, req);
-      res.upstreamRequest?.destroy();
+      this.release(trip);
       sendStatus(res, 413, { close: true });
       req.destroy();
     });
@@ -265,63 +296,23 @@ export class ProxyHandler implements Action {
     return limiter;
   }
 
-  private bodyIdle(req: EdgeRequest, res: EdgeRes): void {
+  private bodyIdle(trip: Trip): void {
+    const { req, res } = trip;
     this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`, req);
-    res.upstreamRequest?.destroy();
+    this.release(trip);
     sendStatus(res, 408, { close: true });
-    req.socket.destroySoon();
+    // over HTTP/2 only this stream stops (the socket is the session's, other streams go on)
+    if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
+    else req.socket.destroySoon();
   }
+}
 
-  /** What http-proxy-3 emits on the proxy object: a WebSocket client's connection failing (a reset). */
-  private readonly onProxyError = (err: Error, req: IncomingMessage, target: EdgeRes | Duplex): void => {
-    const what = 'writeHead' in target ? `${req.method} ${req.url}` : `websocket ${req.url}`;
-    this.logger.info(`${what} on ${requestHost(req)}: the client's connection failed: ${err.message}`, req);
-    target.destroy();
-  };
-
-  private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeRes): void => {
-    res.upstreamRequest = proxyReq;
-    proxyReq.on('information', (info) => relayEarlyHints(info, res));
-    if (this.readTimeout > 0) proxyReq.setTimeout(this.readTimeout, onReadTimeout);
-  };
-
-  private onProxyRes(member: Member, proxyRes: IncomingMessage, req: IncomingMessage, res: EdgeRes): void {
-    const trip = res.proxyTrip as Trip | undefined;
-    if (res.writableEnded || trip?.current !== member) {
-      proxyRes.resume();
-      return;
-    }
-    const status = proxyRes.statusCode!;
-    if (this.pool.config.fail_status.includes(status)) {
-      this.pool.fail(member, `answered ${status}`);
-      // picked once: a pick moves the policy's state (round robin's turn, least_conn's start)
-      const next = this.retry(trip, undefined) ? this.pool.select(trip, trip.tried) : undefined;
-      if (next) {
-        proxyRes.resume();
-        this.release(trip);
-        this.dispatch(trip, { status, reason: `answered ${status}`, member }, next);
-        return;
-      }
-    }
-    trip.answer = proxyRes;
-    const headers = responseHeaders(proxyRes.rawHeaders);
-    // HTTP/2 has no reason phrase
-    if (res instanceof EdgeResponse) res.writeHead(status, proxyRes.statusMessage, headers);
-    else res.writeHead(status, headers);
-    // the access log's byte count: the declared length when there is one, else counted as it flows
-    const length = proxyRes.headers['content-length'];
-    if (length !== undefined && req.method !== 'HEAD') res.bodyBytes = Number(length);
-    else if (length === undefined) proxyRes.on('data', (chunk: Buffer) => (res.bodyBytes += chunk.length));
-    // an upstream that dies mid-body must not leave the client waiting: cut its response too
-    proxyRes.on('error', (err) => {
-      if (!res.destroyed) {
-        this.logger.error(`upstream ${res.upstream} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`, req);
-        this.pool.fail(member, `broke off a response: ${err.message}`);
-        res.destroy();
-      }
-    });
-    proxyRes.pipe(res);
-  }
+/** What the attempt sends: nothing, the held body (one Buffer for every attempt), or the stream. */
+function bodyOf(trip: Trip): Buffer | Readable | null {
+  const body = trip.body;
+  if (body === undefined) return null;
+  if ('stream' in body) return body.stream;
+  return (trip.whole ??= Buffer.concat(body.chunks));
 }
 
 function clientOf(req: EdgeRequest): string {
@@ -331,17 +322,4 @@ function clientOf(req: EdgeRequest): string {
 /** A route's inline pool: its `to` and settings, defaults filled in. */
 function poolOf(config: ProxyConfig) {
   return resolvePool({ ...config, to: config.to! });
-}
-
-/**
- * A WebSocket client may go before the upstream's 101; http-proxy-3 would then still open the
- * upstream side, with nothing left to pipe it to, and leave it open. After the 101 the request
- * is done (destroy does nothing) and http-proxy-3 closes the upstream side itself.
- */
-function onProxyReqWs(proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex): void {
-  socket.once('close', () => proxyReq.destroy());
-}
-
-function onReadTimeout(this: ClientRequest): void {
-  this.destroy(new UpstreamTimeoutError(this.socket?.timeout ?? 0));
 }

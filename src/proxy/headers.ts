@@ -19,7 +19,8 @@ const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
 /**
  * Rewrites the client's request headers in place for the upstream. `websocket` keeps the
- * Upgrade/Connection pair an upgrade needs; a chunked body stays chunked (Node re-frames it).
+ * Upgrade/Connection pair an upgrade needs; a body's framing is the upstream client's to choose
+ * (undici sends a body of unknown length chunked).
  */
 export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): void {
   const h = req.headers;
@@ -28,12 +29,10 @@ export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): voi
     dropListed(h, connection);
     delete h.connection;
   }
-  const chunked = h['transfer-encoding'] !== undefined;
   const upgrade = h.upgrade;
   for (const name of HOP_BY_HOP) {
     if (h[name] !== undefined) delete h[name];
   }
-  if (chunked) h['transfer-encoding'] = 'chunked';
   if (websocket && upgrade !== undefined) {
     h.connection = 'upgrade';
     h.upgrade = upgrade;
@@ -50,6 +49,16 @@ export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): voi
   if (host !== undefined) h['x-forwarded-host'] = host;
 }
 
+/** The headers for undici: HTTP/1.1's as prepared; HTTP/2's without pseudo-headers, :authority as Host. */
+export function upstreamRequestHeaders(req: EdgeRequest): IncomingHttpHeaders {
+  const h = req.headers;
+  if (req.httpVersionMajor !== 2) return h;
+  const out: IncomingHttpHeaders = {};
+  for (const name in h) if (name.charCodeAt(0) !== 58 /* : */) out[name] = h[name];
+  out.host ??= h[':authority'] as string | undefined;
+  return out;
+}
+
 function dropListed(h: IncomingHttpHeaders, connection: string): void {
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();
@@ -61,7 +70,9 @@ function dropListed(h: IncomingHttpHeaders, connection: string): void {
  * The upstream response's headers as a flat [name, value, ...] list for writeHead, hop-by-hop
  * ones and those named in its Connection header left out. Case and repeats (Set-Cookie) are kept.
  */
-export function responseHeaders(raw: readonly string[]): string[] {
+export function responseHeaders(given: readonly (string | Buffer)[]): string[] {
+  // undici hands raw header bytes; latin1 keeps every byte as it came, as Node's own parser does
+  const raw = typeof given[0] === 'string' ? (given as readonly string[]) : given.map(latin1);
   let listed: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
@@ -79,4 +90,8 @@ export function responseHeaders(raw: readonly string[]): string[] {
     out.push(name, raw[i + 1]!);
   }
   return out;
+}
+
+function latin1(b: string | Buffer): string {
+  return typeof b === 'string' ? b : b.toString('latin1');
 }

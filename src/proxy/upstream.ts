@@ -1,87 +1,119 @@
-// One upstream server: its address, its keep-alive connection pool and the http-proxy-3 instance
-// that speaks to it. Agents are shared by every route that names the same address.
+// The connections of one config generation to its upstream servers: an undici Pool per upstream
+// address (HTTP/1.1 keep-alive over TCP or a Unix socket) for requests, and for WebSocket
+// upgrades a keep-alive http.Agent with an http-proxy-3 server, loaded at the first upgrade.
+// Shared by every route that names the same address; closed together when the generation is
+// retired.
 
-import { Agent, IncomingMessage } from 'node:http';
-import { ProxyServer } from 'http-proxy-3';
+import { Agent, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Pool } from 'undici';
+import type { ProxyServer } from 'http-proxy-3';
 import type { UpstreamAddress } from '../config/address.ts';
-import type { Duplex, Readable } from 'node:stream';
-import type { EdgeRequest, EdgeRes, EdgeResponse } from '../server/response.ts';
+import type { Logger } from '../ops/log.ts';
+import { requestHost, type EdgeRequest, type EdgeResponse } from '../server/response.ts';
 
 export type EdgeProxy = ProxyServer<typeof IncomingMessage, typeof EdgeResponse>;
-
-export interface ProxyTarget {
-  host: string;
-  port: number;
-  protocol: 'http:';
-  socketPath?: string;
-}
-
-function targetOf(address: UpstreamAddress): ProxyTarget {
-  // with socketPath set, host and port only name the connection pool; the socket is what connects
-  return address.kind === 'unix'
-    ? { host: 'localhost', port: 80, protocol: 'http:', socketPath: address.path }
-    : { host: address.host, port: address.port, protocol: 'http:' };
-}
-
-/** Keep-alive pools, one per upstream address, closed together when a config is retired. */
-export class AgentPool {
-  private readonly agents = new Map<string, Agent>();
-
-  get(address: UpstreamAddress): Agent {
-    let agent = this.agents.get(address.name);
-    if (!agent) {
-      // lifo keeps the busiest sockets warm and lets the rest idle out
-      agent = new Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 256, scheduling: 'lifo', timeout: 60_000 });
-      this.agents.set(address.name, agent);
-    }
-    return agent;
-  }
-
-  destroy(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
-  }
-}
 
 export interface Timeouts {
   connect: number;
   read: number;
 }
 
-export type ProxyErrorHandler = (err: Error, req: IncomingMessage, res: EdgeRes | Duplex) => void;
+export class Upstreams {
+  private readonly logger: Logger;
+  private readonly pools = new Map<string, Pool>();
+  private readonly agents = new Map<string, Agent>();
+  private readonly proxies = new Map<string, Promise<EdgeProxy>>();
 
-/**
- * `onError` takes the errors http-proxy-3 emits on the proxy object instead of a request's
- * callback: a WebSocket client's socket errors, re-emitted there for as long as the connection
- * lives. Without a listener EventEmitter throws them, and one client's reset stopped edge.
- */
-export function createProxyServer(address: UpstreamAddress, agent: Agent, timeouts: Timeouts, onError: ProxyErrorHandler): EdgeProxy {
-  const proxy = new ProxyServer<typeof IncomingMessage, typeof EdgeResponse>({
-    target: targetOf(address),
-    agent,
-    // edge writes the response itself (hop-by-hop filtering, byte counts) and sets X-Forwarded-*
-    selfHandleResponse: true,
-    xfwd: false,
-    // send the request target exactly as the client did, without re-parsing it per request
-    toProxy: true,
-    prependPath: false,
-    ...(timeouts.connect > 0 ? { connectTimeout: timeouts.connect } : {}),
-  });
-  proxy.on('error', onError);
-  return proxy;
-}
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
 
-// http-proxy-3 is typed for HTTP/1.1 objects but takes HTTP/2 compatibility ones as well (it drops
-// the pseudo-headers itself), so both kinds pass through these two casts.
+  /** The request pool for `address`; routes with another connect timeout get their own. */
+  pool(address: UpstreamAddress, connectTimeout: number): Pool {
+    const key = `${address.name} ${connectTimeout}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const connect = { timeout: connectTimeout, ...(address.kind === 'unix' ? { socketPath: address.path } : {}) };
+      // with socketPath set, the origin only names the pool; the socket is what connects
+      const origin = address.kind === 'unix' ? 'http://localhost' : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+      pool = new Pool(origin, {
+        connect,
+        pipelining: 1,
+        // timeouts are the route's, set on each request
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      // a connection's failure is reported to the request on it; this only keeps the emitter quiet
+      pool.on('connectionError', noop);
+      // bytes with no request waiting for them: undici drops them with the connection (as nginx does)
+      pool.on('disconnect', (_origin, _targets, err) => {
+        if (err.message === 'bad response') this.logger.error(`upstream ${address.name} sent bytes after the end of a response (more body than its Content-Length?): they were dropped and the connection closed`);
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
 
-/** `fresh` sends it over a new connection rather than a pooled one (after a stale pooled one failed). */
-export function forwardRequest(proxy: EdgeProxy, req: EdgeRequest, res: EdgeRes, onError: ProxyErrorHandler, body?: Readable, fresh = false): void {
-  const request = req as IncomingMessage;
-  const response = res as unknown as EdgeResponse;
-  if (body || fresh) proxy.web(request, response, { ...(body ? { buffer: body } : {}), ...(fresh ? { agent: false } : {}) }, onError);
-  else proxy.web(request, response, onError);
+  /** The http-proxy-3 server for WebSocket upgrades to `address`, with its own keep-alive agent. */
+  upgrader(address: UpstreamAddress, connectTimeout: number): Promise<EdgeProxy> {
+    const key = `${address.name} ${connectTimeout}`;
+    let proxy = this.proxies.get(key);
+    if (!proxy) {
+      proxy = import('http-proxy-3').then(({ ProxyServer }) => {
+        const server = new ProxyServer<typeof IncomingMessage, typeof EdgeResponse>({
+          target: address.kind === 'unix'
+            ? { host: 'localhost', port: 80, protocol: 'http:', socketPath: address.path }
+            : { host: address.host, port: address.port, protocol: 'http:' },
+          agent: this.agent(address),
+          xfwd: false,
+          toProxy: true,
+          prependPath: false,
+          ...(connectTimeout > 0 ? { connectTimeout } : {}),
+        });
+        // it re-emits a WebSocket client's socket errors here for as long as the connection lives:
+        // without a listener EventEmitter throws them, and one client's reset stopped edge
+        server.on('error', (err: Error, req: IncomingMessage, target: Duplex | EdgeResponse) => {
+          this.logger.info(`websocket ${req.url} on ${requestHost(req)}: the client's connection failed: ${err.message}`, req);
+          target.destroy();
+        });
+        server.on('proxyReqWs', closeWithClient);
+        return server;
+      });
+      this.proxies.set(key, proxy);
+    }
+    return proxy;
+  }
+
+  destroy(): void {
+    for (const pool of this.pools.values()) void pool.destroy().catch(noop);
+    for (const agent of this.agents.values()) agent.destroy();
+    this.pools.clear();
+    this.agents.clear();
+    this.proxies.clear();
+  }
+
+  private agent(address: UpstreamAddress): Agent {
+    let agent = this.agents.get(address.name);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 256, scheduling: 'lifo', timeout: 60_000 });
+      this.agents.set(address.name, agent);
+    }
+    return agent;
+  }
 }
 
 export function forwardUpgrade(proxy: EdgeProxy, req: EdgeRequest, socket: Duplex, head: Buffer, onError: (err: Error) => void): void {
   proxy.ws(req as IncomingMessage, socket, head, onError);
 }
+
+/**
+ * A WebSocket client may go before the upstream's 101; http-proxy-3 would then still open the
+ * upstream side, with nothing left to pipe it to, and leave it open. After the 101 the request
+ * is done (destroy does nothing) and http-proxy-3 closes the upstream side itself.
+ */
+function closeWithClient(proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex): void {
+  socket.once('close', () => proxyReq.destroy());
+}
+
+function noop(): void {}

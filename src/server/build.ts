@@ -2,25 +2,23 @@
 // (static with a proxy fallback, compression around either). Actions that keep state beyond a
 // request (upstream pools, caches) register their admin routes, metrics and cleanup in the
 // BuildContext, so the instance that owns them can expose and stop them without knowing them.
+// Static files, the cache and compression are loaded only for a config whose routes use them.
 
-import type { Limits, Route } from '../config/schema.ts';
+import type { Config, Limits, Route } from '../config/schema.ts';
 import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
-import { CacheAction } from '../cache/action.ts';
 import type { CacheRegistry } from '../cache/registry.ts';
-import { CompressAction } from '../compress/action.ts';
 import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { Pools } from '../proxy/pools.ts';
-import type { AgentPool } from '../proxy/upstream.ts';
-import { StaticAction } from '../static/action.ts';
+import type { Upstreams } from '../proxy/upstream.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 
 export interface BuildContext {
   limits: Limits;
   logger: Logger;
-  agents: AgentPool;
+  upstreams: Upstreams;
   /** The config's upstream pools, named and inline, with their shared state. */
   pools: Pools;
   /** The config's cache zones, shared by the routes that name them. */
@@ -31,20 +29,39 @@ export interface BuildContext {
   metrics: MetricSource[];
   /** Called once when the config these actions belong to is retired (timers, sockets). */
   closers: (() => void)[];
+  /** The optional action modules this config's routes use (loadActions). */
+  modules: ActionModules;
+}
+
+export interface ActionModules {
+  static?: typeof import('../static/action.ts');
+  cache?: typeof import('../cache/action.ts');
+  compress?: typeof import('../compress/action.ts');
+}
+
+/** Imports the action modules `config` needs, before a generation of it is built. */
+export async function loadActions(config: Config): Promise<ActionModules> {
+  const routes = config.sites.flatMap((site) => site.routes);
+  const [statics, cache, compress] = await Promise.all([
+    routes.some((r) => r.static) ? import('../static/action.ts') : undefined,
+    routes.some((r) => r.cache) ? import('../cache/action.ts') : undefined,
+    routes.some((r) => r.compress?.length) ? import('../compress/action.ts') : undefined,
+  ]);
+  return { static: statics, cache, compress };
 }
 
 export function buildAction(route: Route, ctx: BuildContext): Action {
   let action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
   if (route.cache) {
-    action = new CacheAction(action, route.cache as CacheConfig, ctx.caches.zone(route.cache as CacheConfig), ctx.caches);
+    action = new ctx.modules.cache!.CacheAction(action, route.cache as CacheConfig, ctx.caches.zone(route.cache as CacheConfig), ctx.caches);
   }
-  return route.compress?.length ? new CompressAction(action, route.compress) : action;
+  return route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {
   // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
-  if (route.static) return new StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
+  if (route.static) return new ctx.modules.static!.StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
   if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
   if (route.redirect) return new RedirectAction(route.redirect);
   return new RespondAction(route.respond!);

@@ -48,7 +48,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, lo
     socket.destroy();
   } else {
     // the request's body broke: the upstream must not take what came of it for a whole request
-    inFlight.upstreamRequest?.destroy();
+    inFlight.cancelUpstream?.();
     sendStatus(inFlight, status, { close: true });
   }
 }

@@ -18,7 +18,8 @@ import { checkStorage } from '../ops/storage-check.ts';
 import { LogSink } from '../ops/sink.ts';
 import { Challenges } from '../tls/challenges.ts';
 import { CertificateTable } from '../tls/sni.ts';
-import { createCertificates, usesAcme, usesTls, type Certificates } from '../tls/setup.ts';
+import type { Certificates } from '../tls/setup.ts';
+import { usesAcme, usesTls } from '../tls/plan.ts';
 import { banner, siteLines } from './banner.ts';
 import { Serving } from './serving.ts';
 
@@ -53,7 +54,8 @@ export class Edge {
     const table = new CertificateTable();
     const challenges = new Challenges();
     let serving: Serving | undefined;
-    const certificates = createCertificates(config, {
+    // the certificate manager and its libraries are loaded only when some site has TLS
+    const certificates = !usesTls(config) ? undefined : await (await import('../tls/setup.ts')).createCertificates(config, {
       logger: edge.logger,
       table,
       challenges,
@@ -98,7 +100,7 @@ export class Edge {
   private async apply(next: Config): Promise<string[]> {
     const old = this.config;
     const warnings = restartNeeded(old, next, { tls: [usesTls(old), usesTls(next)], acme: [usesAcme(old), usesAcme(next)] });
-    this.serving.swap(next);
+    await this.serving.swap(next);
     this.config = next;
     await this.certificates?.update(next);
     return warnings;

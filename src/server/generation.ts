@@ -8,9 +8,9 @@ import type { Logger } from '../ops/log.ts';
 import type { MetricSource } from '../ops/metric-sample.ts';
 import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
-import { AgentPool } from '../proxy/upstream.ts';
+import { Upstreams } from '../proxy/upstream.ts';
 import type { Action } from './actions.ts';
-import { buildAction, type BuildContext } from './build.ts';
+import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
 import { Router } from './router.ts';
 
@@ -22,14 +22,16 @@ export class Generation {
   /** Requests and WebSockets that started on this generation. */
   readonly inFlight = new InFlight();
   private readonly closers: (() => void)[] = [];
-  private readonly agents = new AgentPool();
+  private readonly upstreams: Upstreams;
   private retired: Promise<boolean> | undefined;
 
-  constructor(config: Config, logger: Logger) {
+  /** `modules`: loadActions(config), awaited by whoever builds the generation. */
+  constructor(config: Config, logger: Logger, modules: ActionModules) {
     this.config = config;
+    this.upstreams = new Upstreams(logger);
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     // pools (and their health state) and caches belong to the generation: a reload starts them afresh
-    const ctx: BuildContext = { ...registry, limits: config.limits, agents: this.agents, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry) };
+    const ctx: BuildContext = { ...registry, limits: config.limits, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry), modules };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
   }
 
@@ -40,7 +42,7 @@ export class Generation {
   retire(graceMs: number): Promise<boolean> {
     this.retired ??= this.inFlight.idle(graceMs).then((clean) => {
       for (const close of this.closers) close();
-      this.agents.destroy();
+      this.upstreams.destroy();
       return clean;
     });
     return this.retired;

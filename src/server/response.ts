@@ -2,7 +2,7 @@
 // log and error handling need, kept as plain fields (no per-request maps). HTTP/1.1 and HTTP/2
 // each have their own response class with the same fields.
 
-import { ServerResponse, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
@@ -17,10 +17,8 @@ interface Exchange {
   bodyBytes: number;
   /** The upstream that served (or failed) the request, for logs. */
   upstream: string;
-  /** The request to the upstream now under way, if any. */
-  upstreamRequest: ClientRequest | undefined;
-  /** Set once a request has been sent again after a stale keep-alive connection failed it. */
-  retried: boolean;
+  /** Stops the upstream request under way, if any: its client's body broke off. */
+  cancelUpstream: (() => void) | undefined;
   /** The client's address, kept for the access log (an HTTP/2 stream may have lost its socket by then). */
   client: string;
   /** The site (its first host) and route (its pattern) that took the request, for /metrics. */
@@ -34,8 +32,7 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   startedAt = 0;
   bodyBytes = 0;
   upstream = '';
-  upstreamRequest: ClientRequest | undefined = undefined;
-  retried = false;
+  cancelUpstream: (() => void) | undefined = undefined;
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
@@ -46,8 +43,7 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   startedAt = 0;
   bodyBytes = 0;
   upstream = '';
-  upstreamRequest: ClientRequest | undefined = undefined;
-  retried = false;
+  cancelUpstream: (() => void) | undefined = undefined;
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;

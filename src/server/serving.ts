@@ -12,6 +12,7 @@ import { RequestMetrics, type MetricFamily } from '../ops/metrics.ts';
 import { LogSink } from '../ops/sink.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { CertificateTable } from '../tls/sni.ts';
+import { loadActions, type ActionModules } from './build.ts';
 import { Generation } from './generation.ts';
 import { RequestHandler } from './handler.ts';
 import { HttpsListener } from './https.ts';
@@ -45,10 +46,10 @@ export class Serving {
   private readonly secure: HttpsListener[] = [];
   private stopping: Promise<number> | undefined;
 
-  private constructor(config: Config, logger: Logger, challenges: Challenges) {
+  private constructor(config: Config, logger: Logger, challenges: Challenges, modules: ActionModules) {
     this.config = config;
     this.logger = logger;
-    this.generation = new Generation(config, logger);
+    this.generation = new Generation(config, logger, modules);
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access, ACCESS_BATCH_MS), config.log.format);
     const metrics = this.requestMetrics;
     this.http = new RequestHandler(this.generation, this.all, this.access, { scheme: 'http', challenges, httpsPort: config.https_port, metrics });
@@ -56,7 +57,7 @@ export class Serving {
   }
 
   static async listen(config: Config, logger: Logger, opts: ServingOptions): Promise<Serving> {
-    const serving = new Serving(config, logger, opts.challenges);
+    const serving = new Serving(config, logger, opts.challenges, await loadActions(config));
     const hosts = config.bind.length > 0 ? config.bind : [undefined];
     try {
       for (const host of hosts) {
@@ -86,9 +87,10 @@ export class Serving {
    * New requests go to `config` from now on; those under way, and WebSockets, finish on the old
    * one, which is closed once they are done (or cut after grace_period).
    */
-  swap(config: Config): Generation {
+  async swap(config: Config): Promise<Generation> {
+    const modules = await loadActions(config);
     const old = this.generation;
-    const next = new Generation(config, this.logger);
+    const next = new Generation(config, this.logger, modules);
     this.generation = next;
     this.http.current = next;
     this.https.current = next;

@@ -4,7 +4,8 @@
 
 import { resolve } from 'node:path';
 import type { Route } from '../config/schema.ts';
-import { PROXY_FALLBACK, type StaticConfig } from '../config/static-schema.ts';
+import type { StaticConfig } from '../config/static-schema.ts';
+import { PROXY_FALLBACK } from '../config/runtime.ts';
 import { chooseEncoding } from '../compress/negotiate.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';

@@ -10,6 +10,7 @@ import type { Storage } from './storage/storage.ts';
 import type { Challenges } from './challenges.ts';
 import { parseRetryAfter } from './renewal.ts';
 import { AcmeError, reportUnreachable } from './acme-network.ts';
+import { issuerId } from './plan.ts';
 
 export { AcmeError, AcmeUnreachableError } from './acme-network.ts';
 
@@ -29,12 +30,6 @@ interface Order {
   url: string;
   status: string;
   finalize: string;
-}
-
-/** A storage folder name for a CA: "acme-v02.api.letsencrypt.org-directory". */
-export function issuerId(directoryUrl: string): string {
-  const url = new URL(directoryUrl);
-  return `${url.hostname}${url.port ? `-${url.port}` : ''}${url.pathname}`.replace(/[^a-z0-9.]+/gi, '-').replace(/-+$/, '');
 }
 
 export class AcmeIssuer {

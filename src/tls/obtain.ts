@@ -1,6 +1,7 @@
 // Where a new certificate comes from, and when the CA would like it renewed: the ACME CA (after a
 // DNS preflight, naming the certificate it replaces when the CA supports ARI) or the local CA, and
-// the ARI renewal window for a certificate it issued.
+// the ARI renewal window for a certificate it issued. The local CA (node-forge) and ARI (an X.509
+// library) are loaded on first use: a process that needs neither never pays for them.
 
 import { lookup } from 'node:dns/promises';
 import type { Logger } from '../ops/log.ts';
@@ -8,9 +9,8 @@ import type { Storage } from './storage/storage.ts';
 import type { ServedCertificate } from './context.ts';
 import type { AcmeIssuer } from './acme.ts';
 import type { Issued } from './cert-store.ts';
-import { LocalCA } from './local-ca.ts';
+import type { LocalCA } from './local-ca.ts';
 import { nextAriCheck, type Window } from './renewal.ts';
-import { certId, fetchRenewalInfo } from './ari.ts';
 import type { CertSource } from './plan.ts';
 
 export interface ObtainOptions {
@@ -48,6 +48,7 @@ export class Obtainer {
     const now = new Date();
     if (!url) return { nextAri: new Date(8.64e15) };
     try {
+      const { fetchRenewalInfo } = await import('./ari.ts');
       const info = await fetchRenewalInfo(url, cert.certPem, { ca: this.opts.acmeCaRoot });
       return { window: info.window, nextAri: nextAriCheck({ now, retryAfterMs: info.retryAfterMs, random: Math.random() }) };
     } catch (err) {
@@ -64,12 +65,12 @@ export class Obtainer {
         throw new Error(`preflight: ${wanted.name} does not resolve (${(err as NodeJS.ErrnoException).code}); point its DNS at this server first`);
       }
     }
-    const replaces = wanted.cert && (await this.ariUrl()) ? certId(wanted.cert.certPem) : undefined;
+    const replaces = wanted.cert && (await this.ariUrl()) ? (await import('./ari.ts')).certId(wanted.cert.certPem) : undefined;
     return this.opts.acme!.obtain(wanted.name, { replaces, progress });
   }
 
   private async fromLocalCa(wanted: Wanted): Promise<Issued> {
-    this.localCa ??= LocalCA.load(this.opts.storage);
+    this.localCa ??= import('./local-ca.ts').then(({ LocalCA }) => LocalCA.load(this.opts.storage));
     const issued = await (await this.localCa).issue(wanted.names);
     return { certPem: issued.chainPem, keyPem: issued.keyPem };
   }

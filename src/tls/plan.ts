@@ -2,7 +2,7 @@
 // files the user manages. Pure: config in, list out.
 
 import { isLocalName } from '../config/address.ts';
-import type { Site } from '../config/schema.ts';
+import type { Config, Site } from '../config/schema.ts';
 
 export type CertSource =
   | { kind: 'acme'; name: string }
@@ -33,4 +33,20 @@ export function certificatePlan(sites: readonly Site[]): CertSource[] {
 /** A storage folder name for a certificate name: "*.example.com" → "wildcard_.example.com". */
 export function nameFolder(name: string): string {
   return name.replace(/^\*/, 'wildcard_').replace(/:/g, '_');
+}
+
+/** A storage folder name for a CA: "acme-v02.api.letsencrypt.org-directory". */
+export function issuerId(directoryUrl: string): string {
+  const url = new URL(directoryUrl);
+  return `${url.hostname}${url.port ? `-${url.port}` : ''}${url.pathname}`.replace(/[^a-z0-9.]+/gi, '-').replace(/-+$/, '');
+}
+
+/** True when the config needs the HTTPS listener. */
+export function usesTls(config: Config): boolean {
+  return certificatePlan(config.sites).length > 0 || config.sites.some((s) => s.tls === 'on_demand');
+}
+
+/** True when the config needs an ACME account. */
+export function usesAcme(config: Config): boolean {
+  return certificatePlan(config.sites).some((p) => p.kind === 'acme') || config.sites.some((s) => s.tls === 'on_demand');
 }

@@ -6,12 +6,11 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { directoryUrl } from '../config/tls-schema.ts';
 import type { Logger } from '../ops/log.ts';
-import { AcmeIssuer } from './acme.ts';
 import type { Challenges } from './challenges.ts';
 import type { ServedCertificate } from './context.ts';
 import { CertManager } from './manager.ts';
 import { OnDemand } from './on-demand.ts';
-import { certificatePlan } from './plan.ts';
+import { certificatePlan, usesAcme } from './plan.ts';
 import type { CertificateTable } from './sni.ts';
 import { Fleet } from './fleet.ts';
 import { openStorage } from './storage/open.ts';
@@ -36,24 +35,15 @@ export interface Certificates {
   stop(): void;
 }
 
-/** True when the config needs the HTTPS listener. */
-export function usesTls(config: Config): boolean {
-  return certificatePlan(config.sites).length > 0 || config.sites.some((s) => s.tls === 'on_demand');
-}
-
-/** True when the config needs an ACME account. */
-export function usesAcme(config: Config): boolean {
-  return certificatePlan(config.sites).some((p) => p.kind === 'acme') || config.sites.some((s) => s.tls === 'on_demand');
-}
-
-export function createCertificates(config: Config, sinks: CertificateSinks): Certificates | undefined {
-  if (!usesTls(config)) return undefined;
+/** For a config that uses TLS (usesTls); callers import this module only then. */
+export async function createCertificates(config: Config, sinks: CertificateSinks): Promise<Certificates> {
   const storage = openStorage(config.storage);
   // in a fleet, challenge answers and new certificates are shared with the other instances
   const fleet = storage instanceof RedisStorage ? new Fleet(storage, sinks.challenges, sinks.logger) : undefined;
   const caRoot = config.acme.ca_root === undefined ? undefined : readFileSync(config.acme.ca_root, 'utf8');
+  // acme-client (with axios) is the largest module edge has: only configs with ACME names load it
   const acme = usesAcme(config)
-    ? new AcmeIssuer({
+    ? new (await import('./acme.ts')).AcmeIssuer({
         directoryUrl: directoryUrl(config.acme.ca),
         caRoot,
         email: config.acme.email,

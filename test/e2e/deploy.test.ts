@@ -7,7 +7,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,9 @@ describe('Dockerfile', () => {
     assert.ok(finalStage.includes('EXPOSE 80 443'));
     assert.match(finalStage.find((l) => l.startsWith('HEALTHCHECK '))!, /"bin\/edge\.js", "health"/, "edge health: the admin endpoint's /health");
     assert.ok(finalStage.some((l) => /^COPY --from=\S+ \/app\/node_modules/.test(l)), 'dependencies from the first stage');
+    assert.ok(finalStage.some((l) => /^COPY --from=\S+ \/app\/dist/.test(l)), 'the built JavaScript from the first stage');
+    // the `node` npm package (Node 24 for npx on an older system) is 189 MB the image's own node makes useless
+    assert.match(instructions.find((l) => l.startsWith('RUN npm ci'))!, /npm prune --omit=dev .*rm -rf node_modules\/node\b/);
   });
 
   it("stand-in run: the final stage's files, ENTRYPOINT + CMD and HEALTHCHECK work in a temp dir", async () => {
@@ -60,8 +63,12 @@ describe('Dockerfile', () => {
     for (const line of finalStage.filter((l) => l.startsWith('COPY '))) {
       const parts = line.split(/\s+/).slice(1);
       if (parts[0]!.startsWith('--from=')) {
-        // stand-in for the deps stage's npm ci --omit=dev: this checkout's installed tree
-        symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+        // stand-ins for the build stage's output: this checkout's installed tree, its sources, and
+        // dist/ built from them as npm ci builds it
+        const what = parts[1]!.replace(/^\/app\//, '');
+        if (what === 'node_modules') symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+        else if (what === 'dist') execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')]);
+        else cpSync(join(ROOT, what), join(app, what), { recursive: true });
         continue;
       }
       const dest = parts.at(-1)!.replace(/^\.\//, '');

@@ -4,7 +4,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolvePool, type PoolConfig, type UpstreamSpec } from '../../src/config/upstream-schema.ts';
+import type { PoolConfig, UpstreamSpec } from '../../src/config/upstream-schema.ts';
+import { resolvePool } from '../../src/config/runtime.ts';
 import { parseUpstream, type UpstreamAddress } from '../../src/config/address.ts';
 import { Logger } from '../../src/ops/log.ts';
 import { LogSink } from '../../src/ops/sink.ts';

@@ -1,0 +1,122 @@
+// One attempt of a proxied request on one upstream: the handler undici calls as the answer
+// arrives. The head goes to the proxy first (a fail_status answer may still be retried
+// elsewhere); then the body is written to the client's response chunk by chunk, the upstream
+// paused while the client is slower. No Node request or response object on the upstream side.
+
+import type { Dispatcher } from 'undici';
+import { EdgeResponse, type EdgeRes } from '../server/response.ts';
+import { relayEarlyHints } from './early-hints.ts';
+import { responseHeaders } from './headers.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+/** What the proxy decides at each step of an attempt. */
+export interface AttemptOwner {
+  /** The upstream's final head: true to relay it, false to drop this answer (the attempt is aborted). */
+  onHead(attempt: Attempt, status: number): boolean;
+  /** The attempt failed: `relayed` says whether its head already reached the client. */
+  onFailed(attempt: Attempt, err: Error, relayed: boolean): void;
+  onFinished(attempt: Attempt): void;
+}
+
+/** The reason an attempt was given up by edge itself (client gone, a retry elsewhere): never a failure. */
+export class AttemptAbandoned extends Error {
+  readonly code = 'EATTEMPT_ABANDONED';
+  constructor() {
+    super('attempt abandoned');
+    this.name = 'AttemptAbandoned';
+  }
+}
+
+const ABANDONED = new AttemptAbandoned();
+
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly owner: AttemptOwner;
+  readonly res: EdgeRes;
+  readonly method: string;
+  /** The proxy's own bookkeeping for this attempt (its upstream, its number). */
+  readonly tag: unknown;
+  private controller: Controller | undefined;
+  private relayed = false;
+  private over = false;
+  /** Body bytes are counted as they pass when the head declared no length. */
+  private counting = false;
+
+  constructor(owner: AttemptOwner, res: EdgeRes, method: string, tag: unknown) {
+    this.owner = owner;
+    this.res = res;
+    this.method = method;
+    this.tag = tag;
+  }
+
+  /** Stops the attempt (client gone, or its answer dropped); the owner hears nothing more of it. */
+  abandon(): void {
+    if (this.over) return;
+    this.over = true;
+    this.controller?.abort(ABANDONED);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.over) controller.abort(ABANDONED);
+  }
+
+  onResponseStart(controller: Controller, status: number, _headers: unknown, statusMessage?: string): void {
+    if (this.over) return;
+    // 1xx: 103 Early Hints go to the client as they come; 100 Continue was edge's to send
+    if (status < 200) {
+      if (status === 103) relayEarlyHints(controller.rawHeaders as Buffer[], this.res);
+      return;
+    }
+    if (!this.owner.onHead(this, status)) {
+      this.abandon();
+      return;
+    }
+    const raw = controller.rawHeaders as Buffer[] | string[];
+    const headers = responseHeaders(raw);
+    const res = this.res;
+    // HTTP/2 has no reason phrase
+    if (res instanceof EdgeResponse) res.writeHead(status, statusMessage, headers);
+    else res.writeHead(status, headers);
+    this.relayed = true;
+    // the access log's byte count: the declared length when there is one, else counted as it flows
+    const length = headerValue(headers, 'content-length');
+    if (length === undefined) this.counting = true;
+    else if (this.method !== 'HEAD') res.bodyBytes = Number(length);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.over) return;
+    const res = this.res;
+    if (this.counting) res.bodyBytes += chunk.length;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.over) return;
+    this.over = true;
+    this.res.end();
+    this.owner.onFinished(this);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.over) return;
+    this.over = true;
+    this.owner.onFailed(this, err, this.relayed);
+  }
+
+  private readonly resume = (): void => {
+    if (!this.over) this.controller?.resume();
+  };
+}
+
+function headerValue(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) {
+    const key = flat[i]!;
+    if (key.length === name.length && key.toLowerCase() === name) return flat[i + 1];
+  }
+  return undefined;
+}
