@@ -8,11 +8,11 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
-import { EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
+import { completed, EdgeResponse, requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
 import { prepareRequestHeaders, responseHeaders } from './headers.ts';
 import { classify, UpstreamTimeoutError } from './errors.ts';
-import { BodyLimit, watchBodyIdle } from './body.ts';
+import { BodyLimit, ClientAbortError, failOnAbort, watchBodyIdle } from './body.ts';
 import type { Member, Pool } from './pool.ts';
 import type { Pools } from './pools.ts';
 import type { PickRequest } from './policies/policy.ts';
@@ -45,6 +45,8 @@ interface Trip extends PickRequest {
   /** Bumped per attempt, so a late error from an earlier attempt is ignored. */
   attempt: number;
   started: number;
+  /** The response closed (answered, or the client went away): nothing more is sent upstream. */
+  closed: boolean;
 }
 
 export class ProxyHandler implements Action {
@@ -91,12 +93,13 @@ export class ProxyHandler implements Action {
       }
       if (this.maxBody > 0 && chunked) limiter = this.limitBody(req, res);
       if (this.bodyTimeout > 0) watchBodyIdle(req, this.bodyTimeout, () => this.bodyIdle(req, res));
+      failOnAbort(req);
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now() };
+    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, tried: [], current: undefined, attempt: 0, started: Date.now(), closed: false };
     res.proxyTrip = trip;
-    res.once('close', () => this.release(trip));
+    res.once('close', () => this.closed(trip));
     if (!hasBody) {
       this.dispatch(trip);
       return;
@@ -104,7 +107,7 @@ export class ProxyHandler implements Action {
     const source: Readable = limiter ?? (req as Readable);
     holdBody(source, length === undefined ? undefined : Number(length), this.pool.config.retry_body_limit, (body) => {
       trip.body = body;
-      if (!res.writableEnded && !res.destroyed) this.dispatch(trip);
+      if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
     });
   }
 
@@ -169,6 +172,17 @@ export class ProxyHandler implements Action {
     sendStatus(res, 503, { headers: { 'retry-after': String(after) } });
   }
 
+  /**
+   * The client's side is over. http-proxy-3 cuts the upstream request of an HTTP/1.1 response
+   * that closes unfinished, but an HTTP/2 one calls itself finished even when its stream was
+   * reset: cut it here, so the upstream sees the abort at once (never the body's end).
+   */
+  private closed(trip: Trip): void {
+    trip.closed = true;
+    if (!completed(trip.res)) trip.res.upstreamRequest?.destroy();
+    this.release(trip);
+  }
+
   private release(trip: Trip): void {
     if (trip.current) this.pool.end(trip.current);
     trip.current = undefined;
@@ -179,7 +193,11 @@ export class ProxyHandler implements Action {
     if (attempt !== trip.attempt || trip.current !== member) return;
     this.release(trip);
     const { res } = trip;
-    if (res.writableEnded || res.destroyed) return;
+    // the client's abort is no fault of the upstream's
+    if (trip.closed || res.writableEnded || res.destroyed || err instanceof ClientAbortError) {
+      res.upstreamRequest?.destroy();
+      return;
+    }
     if (this.staleConnection(err, trip)) {
       // the upstream closed an idle connection as edge reused it: not its failure, try it again
       res.retried = true;
@@ -248,6 +266,11 @@ export class ProxyHandler implements Action {
 
   private readonly onProxyReq = (proxyReq: ClientRequest, _req: IncomingMessage, res: EdgeRes): void => {
     res.upstreamRequest = proxyReq;
+    // the client went away while this request waited for its connection
+    if ((res.proxyTrip as Trip | undefined)?.closed) {
+      proxyReq.destroy();
+      return;
+    }
     if (this.readTimeout > 0) proxyReq.setTimeout(this.readTimeout, onReadTimeout);
   };
 

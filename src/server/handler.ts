@@ -13,7 +13,7 @@ import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
-import { EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
+import { completed, EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
 import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
 import { rawStatus, sendStatus } from './status.ts';
 
@@ -192,7 +192,7 @@ export class RequestHandler {
 
   private finished(req: EdgeRequest, res: EdgeRes): void {
     // 499, as nginx logs it: the client closed the connection before the response was complete
-    const status = res.writableFinished ? res.statusCode : 499;
+    const status = completed(res) ? res.statusCode : 499;
     this.access?.log(req, res.client, status, res.bodyBytes, res.startedAt, res.upstream);
     this.scheme.metrics?.record(res.site, res.route, status, res.bodyBytes, (performance.now() - res.startedAt) / 1000);
   }
