@@ -12,6 +12,7 @@ import type { RequestMetrics } from '../ops/metrics.ts';
 import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
+import { h2HeadSize } from './h2-head.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
 import { completed, EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
 import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
@@ -24,6 +25,8 @@ export interface SchemeOptions {
   /** Where redirects to HTTPS point. */
   httpsPort: number;
   metrics?: RequestMetrics;
+  /** HTTP/2 request heads larger than this many bytes get 431 (Node's parser judges HTTP/1.1's). */
+  maxHeaderSize?: number;
 }
 
 type Resolved = { site: SiteEntry<Action>; route: RouteEntry<Action> } | number;
@@ -58,6 +61,11 @@ export class RequestHandler {
       this.all.leave();
     });
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
+    const max = this.scheme.maxHeaderSize;
+    if (max !== undefined && req.httpVersionMajor === 2 && h2HeadSize(req.rawHeaders) > max) {
+      sendStatus(res, 431);
+      return;
+    }
     const te = req.headers['transfer-encoding'];
     // Node strips only the chunked framing; another coding (gzip, chunked) would reach the
     // upstream unlabelled, so refuse it as nginx does
