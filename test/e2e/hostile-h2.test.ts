@@ -130,7 +130,10 @@ sites:
   });
 
   it('an HTTP/2 upload cancelled midway without content-length never reaches the app as complete', async () => {
-    // streamed through: larger than what edge holds back for a retry
+    // An aborted signal resets the stream (RST_STREAM CANCEL) with no END_STREAM, as a browser's
+    // cancelled fetch does. stream.close(CANCEL) would not do here: Node's client first ends its
+    // side (an empty DATA frame with END_STREAM), which makes the body complete before the reset.
+    // Streamed through: larger than what edge holds back for a retry.
     const ac = new AbortController();
     await cancelUpload(session, '/streamed', {}, () => ac.abort(), ac.signal);
     await waitFor(() => seen.get('/streamed')!.outcome !== undefined, 'the app to learn how /streamed ended', 10_000);
