@@ -1,5 +1,5 @@
-// Guards on request bodies the proxy streams: a size cap for bodies without Content-Length, and
-// an idle timeout while a body is arriving.
+// Guards on request bodies the proxy streams: a size cap for bodies without Content-Length, an
+// idle timeout while a body is arriving, and an abort that never passes for the body's end.
 
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Http2ServerRequest } from 'node:http2';
@@ -12,6 +12,33 @@ export class BodyTooLargeError extends Error {
     this.name = 'BodyTooLargeError';
   }
 }
+
+/** The client gave up on its request (reset its HTTP/2 stream) before sending all of its body. */
+export class ClientAbortError extends Error {
+  readonly code = 'ECLIENTABORT';
+  constructor() {
+    super('the client reset the request before its body was complete');
+    this.name = 'ClientAbortError';
+  }
+}
+
+/**
+ * Makes an aborted body fail rather than end. Node's HTTP/2 compatibility request emits
+ * 'aborted' on RST_STREAM and then 'end' as the stream closes, so whatever it is piped to (the
+ * upstream request) would be finished as if the body were whole: destroyed with an error at
+ * 'aborted', it never ends, as an aborted HTTP/1.1 request already does not. Whoever watches the
+ * response's 'close' cuts the upstream request.
+ */
+export function failOnAbort(req: EdgeRequest): void {
+  req.once('aborted', () => {
+    if (!req.destroyed) req.destroy(new ClientAbortError());
+  });
+  // the error (this one, or HTTP/1.1's ECONNRESET) may come while the body is still held back,
+  // before the proxy listens on the request
+  req.on('error', noop);
+}
+
+function noop(): void {}
 
 /** Passes a chunked body through, failing with BodyTooLargeError once it passes `limit` bytes. */
 export class BodyLimit extends Transform {

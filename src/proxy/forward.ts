@@ -14,7 +14,7 @@ import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.
 import { rawStatus, sendStatus } from '../server/status.ts';
 import { prepareRequestHeaders, upstreamRequestHeaders } from './headers.ts';
 import { classify, upstreamError } from './errors.ts';
-import { BodyLimit, watchBodyIdle } from './body.ts';
+import { BodyLimit, failOnAbort, watchBodyIdle } from './body.ts';
 import type { Member, Pool } from './pool.ts';
 import type { Pools } from './pools.ts';
 import type { PickRequest } from './policies/policy.ts';
@@ -52,6 +52,8 @@ interface Trip extends PickRequest {
   started: number;
   /** Set once a request has been sent again after a stale keep-alive connection failed it. */
   resent: boolean;
+  /** The response closed (answered, or the client went away): nothing more is sent upstream. */
+  closed: boolean;
 }
 
 export class ProxyHandler implements Action, AttemptOwner {
@@ -91,14 +93,19 @@ export class ProxyHandler implements Action, AttemptOwner {
       sendStatus(res, 413, { close: true });
       return;
     }
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false };
+    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
     res.proxyTrip = trip;
-    res.once('close', () => this.release(trip));
+    res.once('close', () => {
+      // answered, or the client went away: nothing more goes upstream (an attempt under way stops)
+      trip.closed = true;
+      this.release(trip);
+    });
     let limiter: BodyLimit | undefined;
     if (hasBody) {
       res.cancelUpstream = () => this.release(trip);
       if (this.maxBody > 0 && chunked) limiter = this.limitBody(trip);
       if (this.bodyTimeout > 0) watchBodyIdle(req, this.bodyTimeout, () => this.bodyIdle(trip));
+      failOnAbort(req);
     }
     if (h.expect !== undefined && /^100-continue$/i.test(h.expect)) res.writeContinue();
     prepareRequestHeaders(req, false);
@@ -109,7 +116,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const source: Readable = limiter ?? (req as Readable);
     holdBody(source, length === undefined ? undefined : Number(length), this.pool.config.retry_body_limit, (body) => {
       trip.body = body;
-      if (!res.writableEnded && !res.destroyed) this.dispatch(trip);
+      if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
     });
   }
 
@@ -207,7 +214,8 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     this.release(trip);
     if (res.writableEnded || res.destroyed) return;
-    // the client's own body broke off (it reset, or sent less than its Content-Length): not the upstream's doing
+    // the client's own body broke off (it reset, its HTTP/2 stream was cancelled: failOnAbort, or it
+    // sent less than its Content-Length): not the upstream's doing
     if ((req as Readable).readableAborted || (req as Readable).errored) {
       res.destroy();
       return;

@@ -14,8 +14,9 @@ import type { RequestMetrics } from '../ops/metrics.ts';
 import { assignRequestId } from '../ops/request-id.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { Action } from './actions.ts';
+import { h2HeadSize } from './h2-head.ts';
 import { BadPathError, normalisePath, pathOf } from './path.ts';
-import { EdgeH2Response, EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
+import { completed, EdgeH2Response, EdgeResponse, requestHost, UNMATCHED, type EdgeRequest, type EdgeRes } from './response.ts';
 import { hostName, Router, type RouteEntry, type SiteEntry } from './router.ts';
 import { answerClientError } from './client-error.ts';
 import { ALLOWED_METHODS, refusal } from './refusals.ts';
@@ -28,6 +29,8 @@ export interface SchemeOptions {
   /** Where redirects to HTTPS point. */
   httpsPort: number;
   metrics?: RequestMetrics;
+  /** HTTP/2 request heads larger than this many bytes get 431 (Node's parser judges HTTP/1.1's). */
+  maxHeaderSize?: number;
 }
 
 type Resolved = { site: SiteEntry<Action>; route: RouteEntry<Action> } | number;
@@ -62,6 +65,11 @@ export class RequestHandler {
       this.all.leave();
     });
     if (this.draining && res instanceof EdgeResponse) res.shouldKeepAlive = false;
+    const max = this.scheme.maxHeaderSize;
+    if (max !== undefined && req.httpVersionMajor === 2 && h2HeadSize(req.rawHeaders) > max) {
+      sendStatus(res, 431);
+      return;
+    }
     const refused = refusal(req);
     if (refused !== 0) {
       sendStatus(res, refused, { close: true, headers: refused === 405 ? ALLOW : undefined });
@@ -221,7 +229,7 @@ export class RequestHandler {
 
   private finished(req: EdgeRequest, res: EdgeRes): void {
     // 499, as nginx logs it: the client closed the connection before the response was complete
-    const status = res.writableFinished ? res.statusCode : 499;
+    const status = completed(res) ? res.statusCode : 499;
     this.access?.log(req, res.client, status, res.bodyBytes, res.startedAt, res.upstream);
     this.scheme.metrics?.record(res.site, res.route, status, res.bodyBytes, (performance.now() - res.startedAt) / 1000);
   }

@@ -83,6 +83,18 @@ export interface EdgeRes extends Exchange, NodeJS.WritableStream {
   destroy(error?: Error): unknown;
 }
 
+/**
+ * The whole response went out; false once it closed means the client went away or edge cut it.
+ * An HTTP/2 compatibility response calls itself finished whenever its stream closes, reset or
+ * not. Its stream is 'aborted' when reset before edge ended the response, and its writable
+ * side unfinished when reset with frames still unsent.
+ */
+export function completed(res: EdgeRes): boolean {
+  if (!(res instanceof EdgeH2Response)) return res.writableFinished;
+  const stream = res.stream;
+  return !stream.aborted && stream.writableFinished;
+}
+
 /** The Host a request is for: the Host header, or HTTP/2's :authority. */
 export function requestHost(req: EdgeRequest): string | undefined {
   return req.headers.host ?? (req.headers[':authority'] as string | undefined);

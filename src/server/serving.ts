@@ -53,7 +53,7 @@ export class Serving {
     this.access = config.log.access === 'off' ? undefined : new AccessLog(new LogSink(config.log.access, ACCESS_BATCH_MS), config.log.format);
     const metrics = this.requestMetrics;
     this.http = new RequestHandler(this.generation, this.all, this.access, { scheme: 'http', challenges, httpsPort: config.https_port, metrics });
-    this.https = new RequestHandler(this.generation, this.all, this.access, { scheme: 'https', httpsPort: config.https_port, metrics });
+    this.https = new RequestHandler(this.generation, this.all, this.access, { scheme: 'https', httpsPort: config.https_port, metrics, maxHeaderSize: config.limits.max_header_size });
   }
 
   static async listen(config: Config, logger: Logger, opts: ServingOptions): Promise<Serving> {
