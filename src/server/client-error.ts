@@ -15,6 +15,8 @@ export function parserStatus(code: string | undefined): number {
     case 'HPE_HEADER_OVERFLOW': return 431;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return 413;
     case 'ERR_HTTP_REQUEST_TIMEOUT': return 408;
+    // the client closed the connection in the middle of a request: gone, not malformed (logged 499)
+    case 'HPE_INVALID_EOF_STATE': return 0;
     default: return code !== undefined && code.startsWith('HPE_') ? 400 : 0;
   }
 }
@@ -30,6 +32,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, lo
   // a connection that never sent a byte timed out: closed without an answer, as nginx does (a
   // browser's preconnect, mostly)
   if (status === 0 || !socket.writable || (status === 408 && (socket as Socket).bytesRead === 0)) {
+    // a request under way loses its body: the upstream must not take it for a whole one
+    (socket as { _httpMessage?: EdgeRes | null })._httpMessage?.cancelUpstream?.();
     socket.destroy();
     return;
   }
