@@ -2,33 +2,13 @@
 // upstream (TCP or Unix socket) driven with Pool.stream, so the response head arrives in one
 // callback and the body is written straight into the client's response. Hop-by-hop headers are
 // dropped both ways (undici refuses some of them anyway). No routing, no logging.
-// undici is loaded by name at run time, so the project still type-checks while it is not a
-// dependency; scripts/bench skips this row when node_modules/undici is absent.
 // Usage: node bare-undici.ts LISTEN_PORT host:port|unix:/path.sock
 
 import http from 'node:http';
-import type { Writable } from 'node:stream';
+import { Pool } from 'undici';
 import { parseArgs } from './target.ts';
 
-interface StreamData {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  opaque: unknown;
-}
-interface Pool {
-  stream(
-    opts: { path: string; method: string; headers: Record<string, string | string[] | undefined>; body: http.IncomingMessage | null; opaque: unknown },
-    factory: (data: StreamData) => Writable,
-    callback: (err: Error | null) => void,
-  ): void;
-}
-interface Undici {
-  Pool: new (origin: string, opts: { connections: number; pipelining: number; socketPath?: string }) => Pool;
-}
-
 const { listenPort, upstream } = parseArgs(process.argv.slice(2));
-const moduleName = 'undici';
-const { Pool } = (await import(moduleName)) as Undici;
 // as many sockets as the bench has client connections, like nginx's keepalive 64
 const pool = new Pool(`http://${upstream.socketPath ? 'localhost' : `${upstream.host}:${upstream.port}`}`, {
   connections: 64,
