@@ -1,0 +1,63 @@
+// The rfc2136 DNS provider: TXT records added and deleted by dynamic UPDATE (RFC 2136) sent to
+// the zone's primary, signed with a TSIG key. A refusal (NOTAUTH, REFUSED, a TSIG error) is an
+// error naming the server and what it said.
+
+import { randomInt } from 'node:crypto';
+import { decode, updateMessage } from './message.ts';
+import { readAnswer, sign, type TsigKey } from './tsig.ts';
+import { DnsError, describeServer, exchange, type DnsServer } from './transport.ts';
+import type { DnsProvider } from './provider.ts';
+
+const TTL = 60;
+
+/** What each refusal usually means, said to the user beside the code. */
+const HINTS: Record<string, string> = {
+  NOTAUTH: 'the server does not accept the key, or is not authoritative for the zone',
+  REFUSED: 'the server refuses updates from this key or address (check its update ACL)',
+  NOTZONE: 'the name is not in the zone',
+  BADSIG: 'the key secret does not match the server\'s',
+  BADKEY: 'the server does not know a key by this name and algorithm',
+  BADTIME: 'this machine\'s clock and the server\'s differ by more than 5 minutes',
+};
+
+export class Rfc2136Provider implements DnsProvider {
+  readonly server: DnsServer;
+  readonly zone: string;
+  private readonly key: TsigKey;
+
+  constructor(opts: { server: DnsServer; zone: string; key: TsigKey }) {
+    this.server = opts.server;
+    this.zone = opts.zone.replace(/\.$/, '');
+    this.key = opts.key;
+  }
+
+  describe(): string {
+    return `rfc2136 update to ${describeServer(this.server)} (zone ${this.zone})`;
+  }
+
+  present(name: string, value: string): Promise<void> {
+    return this.update(name, value, 'add');
+  }
+
+  cleanup(name: string, value: string): Promise<void> {
+    return this.update(name, value, 'delete');
+  }
+
+  private async update(name: string, value: string, op: 'add' | 'delete'): Promise<void> {
+    const id = randomInt(0, 0x10000);
+    const { wire, mac } = sign(updateMessage(id, this.zone, name, value, op, TTL), this.key);
+    const raw = await exchange(this.server, wire, (a) => decode(a).truncated);
+    const answer = decode(raw);
+    const server = describeServer(this.server);
+    const reading = answer.tsig && readAnswer(raw, answer.tsig, this.key, mac);
+    const what = `${op === 'add' ? 'adding' : 'deleting'} TXT ${name}`;
+    if (reading?.error) throw refusal(server, what, `${answer.rcode}/${reading.error}`, reading.error);
+    if (answer.rcode !== 'NOERROR') throw refusal(server, what, answer.rcode, answer.rcode);
+    if (!reading?.verified) throw new DnsError('EUNSIGNED', `DNS server ${server}: ${what}: the answer is not signed with key ${this.key.name}, so it cannot be trusted`);
+  }
+}
+
+function refusal(server: string, what: string, said: string, code: string): DnsError {
+  const hint = HINTS[code];
+  return new DnsError(code, `DNS server ${server} refused ${what}: ${said}${hint ? ` (${hint})` : ''}`);
+}
