@@ -6,7 +6,7 @@ import type { DnsConfig } from '../../config/tls-schema.ts';
 import { ExecProvider } from './exec.ts';
 import { authoritativeServers, findZone, waitForTxt } from './propagation.ts';
 import type { DnsProvider } from './provider.ts';
-import { Rfc2136Provider } from './rfc2136.ts';
+import { DnsRefusedError, Rfc2136Provider } from './rfc2136.ts';
 import { describeServer, parseServer, type DnsServer } from './transport.ts';
 
 export class Dns01 {
@@ -39,13 +39,18 @@ export class Dns01 {
     const cleanup = async () => {
       await this.provider.cleanup(name, value).catch((err: Error) => progress(`could not remove TXT ${name} (${err.message}); remove it by hand`));
     };
+    progress(`publishing TXT ${name} (${this.provider.describe()})`);
     try {
-      progress(`publishing TXT ${name} (${this.provider.describe()})`);
       await this.provider.present(name, value);
+    } catch (err) {
+      // a refused update changed nothing; anything else (a script, a lost answer) may have done half
+      if (!(err instanceof DnsRefusedError)) await cleanup();
+      throw err;
+    }
+    try {
       const servers = await this.servers(name, progress);
       await waitForTxt({ name, value, servers, timeoutMs: this.config.propagation_timeout, progress });
     } catch (err) {
-      // a provider may have done half of its work (an exec script): undo what there is
       await cleanup();
       throw err;
     }

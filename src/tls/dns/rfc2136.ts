@@ -57,7 +57,15 @@ export class Rfc2136Provider implements DnsProvider {
   }
 }
 
+/** The server answered no: an UPDATE is all or nothing, so nothing of it was applied. */
+export class DnsRefusedError extends DnsError {
+  constructor(server: string, what: string, said: string, code: string) {
+    const hint = HINTS[code];
+    super(code, `DNS server ${server} refused ${what}: ${said}${hint ? ` (${hint})` : ''}`);
+    this.name = 'DnsRefusedError';
+  }
+}
+
 function refusal(server: string, what: string, said: string, code: string): DnsError {
-  const hint = HINTS[code];
-  return new DnsError(code, `DNS server ${server} refused ${what}: ${said}${hint ? ` (${hint})` : ''}`);
+  return new DnsRefusedError(server, what, said, code);
 }
