@@ -49,6 +49,28 @@ for (const algorithm of ['hmac-sha256', 'hmac-sha512']) {
   });
 }
 
+describe('rfc2136 updates Knot refuses for the zone', () => {
+  let knot: Knot;
+  before(async () => (knot = await startKnot()));
+  after(() => knot?.stop());
+
+  const inZone = (zone: string) => new Rfc2136Provider({
+    server: { host: '127.0.0.1', port: knot.port },
+    zone,
+    key: { name: knot.key.name, algorithm: 'hmac-sha256', secret: Buffer.from(knot.key.secret, 'base64') },
+  });
+
+  it('a zone the server does not serve is NOTAUTH', async () => {
+    await assert.rejects(inZone('other.example').present('_acme-challenge.other.example', 'x'), {
+      message: `DNS server ${knot.address} refused adding TXT _acme-challenge.other.example: NOTAUTH (the server does not accept the key, or is not authoritative for the zone)`,
+    });
+  });
+
+  it('a name outside the configured zone is NOTZONE', async () => {
+    await assert.rejects(inZone('test.example').present('_acme-challenge.elsewhere.example', 'x'), /refused adding TXT _acme-challenge\.elsewhere\.example: NOTZONE \(the name is not in the zone\)/);
+  });
+});
+
 describe('the propagation check, against Knot', () => {
   let knot: Knot;
   before(async () => (knot = await startKnot()));

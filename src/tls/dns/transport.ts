@@ -43,8 +43,8 @@ function udp(server: DnsServer, message: Buffer, timeoutMs: number): Promise<Buf
       if (err) reject(err);
       else resolve(answer!);
     };
-    const timer = setTimeout(() => done(new DnsError('ETIMEOUT', `no answer from ${describeServer(server)} in ${timeoutMs / 1000} s`)), timeoutMs);
-    socket.on('error', (err) => done(new DnsError('ESOCKET', `${describeServer(server)}: ${err.message}`)));
+    const timer = setTimeout(() => done(new DnsError('ETIMEOUT', `DNS server ${describeServer(server)}: no answer in ${timeoutMs / 1000} s`)), timeoutMs);
+    socket.on('error', (err) => done(new DnsError('ESOCKET', `DNS server ${describeServer(server)}: ${err.message}`)));
     socket.on('message', (answer) => {
       // a stray datagram (an old answer, someone else's) is not ours
       if (answer.length >= 12 && answer.readUInt16BE(0) === id) done(undefined, answer);
@@ -63,13 +63,13 @@ function tcp(server: DnsServer, message: Buffer, timeoutMs: number): Promise<Buf
       if (err) reject(err);
       else resolve(answer!);
     };
-    const timer = setTimeout(() => done(new DnsError('ETIMEOUT', `no answer from ${describeServer(server)} over TCP in ${timeoutMs / 1000} s`)), timeoutMs);
-    socket.on('error', (err) => done(new DnsError('ESOCKET', `${describeServer(server)}: ${err.message}`)));
+    const timer = setTimeout(() => done(new DnsError('ETIMEOUT', `DNS server ${describeServer(server)}: no answer over TCP in ${timeoutMs / 1000} s`)), timeoutMs);
+    socket.on('error', (err) => done(new DnsError('ESOCKET', `DNS server ${describeServer(server)}: ${err.message}`)));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
       if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) done(undefined, received.subarray(2, 2 + received.readUInt16BE(0)));
     });
-    socket.on('end', () => done(new DnsError('ECLOSED', `${describeServer(server)} closed the TCP connection without an answer`)));
+    socket.on('end', () => done(new DnsError('ECLOSED', `DNS server ${describeServer(server)} closed the TCP connection without an answer`)));
     const length = Buffer.alloc(2);
     length.writeUInt16BE(message.length);
     socket.end(Buffer.concat([length, message]));
