@@ -89,6 +89,25 @@ describe('the propagation check, against Knot', () => {
       new RegExp(`TXT ${name} not seen at ${knot.address} after \\d+ s \\(the propagation timeout\\)`));
   });
 
+  it('waits for every server: one that has not got the record (a lagging secondary) is named at the timeout', async () => {
+    const secondary = await startKnot();
+    try {
+      const name = '_acme-challenge.lagging.test.example';
+      await provider(knot).present(name, 'v');
+      const lines: string[] = [];
+      const servers = [{ host: '127.0.0.1', port: knot.port }, { host: '127.0.0.1', port: secondary.port }];
+      await assert.rejects(waitForTxt({ name, value: 'v', servers, timeoutMs: 1500, progress: (l) => lines.push(l) }), (err: Error) => {
+        assert.match(err.message, new RegExp(`^TXT ${name} not seen at ${secondary.address} after`));
+        return true;
+      });
+      assert.equal(lines[0], `waiting for TXT ${name} at ${secondary.address} (1 of 2 servers have it)`);
+      await provider(secondary).present(name, 'v');
+      await waitForTxt({ name, value: 'v', servers, timeoutMs: 5000, progress: () => {} });
+    } finally {
+      await secondary.stop();
+    }
+  });
+
   it('reads an answer too big for UDP over TCP (truncated answer)', async () => {
     const name = '_acme-challenge.big.test.example';
     const values = Array.from({ length: 20 }, (_, i) => `value-${i}-${'x'.repeat(40)}`);
