@@ -1,6 +1,7 @@
-// DNS messages edge sends: a dynamic UPDATE (RFC 2136) adding or deleting one TXT record, and a
-// plain TXT query for the propagation check. dns-packet does the wire format; what it lacks is
-// class NONE (254), the class of "delete this one record", which is written over its encoding.
+// DNS messages edge sends: a dynamic UPDATE (RFC 2136) adding or deleting one TXT record, a plain
+// TXT query for the propagation check, and an SOA query to check a TSIG key. dns-packet does the
+// wire format; what it lacks is class NONE (254), the class of "delete this one record", which is
+// written over its encoding.
 
 import packet from 'dns-packet';
 
@@ -47,6 +48,11 @@ export function updateMessage(id: number, zone: string, name: string, value: str
     ? record({ name, type: 'TXT', class: 'IN', ttl, data: value })
     : record({ name, type: 'TXT', class: 'IN', ttl: 0, data: value }, CLASS_NONE);
   return Buffer.concat([header(id, OPCODE_UPDATE, [1, 0, 1, 0]), zoneQuestion, txt]);
+}
+
+/** An SOA query for the zone, without recursion. */
+export function soaQuery(id: number, zone: string): Buffer {
+  return packet.encode({ type: 'query', id, flags: 0, questions: [{ name: zone, type: 'SOA', class: 'IN' }] });
 }
 
 /** A TXT query without recursion: asked of an authoritative server directly. */

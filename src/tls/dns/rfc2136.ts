@@ -3,7 +3,7 @@
 // error naming the server and what it said.
 
 import { randomInt } from 'node:crypto';
-import { decode, updateMessage } from './message.ts';
+import { decode, soaQuery, updateMessage } from './message.ts';
 import { readAnswer, sign, type TsigKey } from './tsig.ts';
 import { DnsError, describeServer, exchange, type DnsServer } from './transport.ts';
 import type { DnsProvider } from './provider.ts';
@@ -43,14 +43,24 @@ export class Rfc2136Provider implements DnsProvider {
     return this.update(name, value, 'delete');
   }
 
-  private async update(name: string, value: string, op: 'add' | 'delete'): Promise<void> {
-    const id = randomInt(0, 0x10000);
-    const { wire, mac } = sign(updateMessage(id, this.zone, name, value, op, TTL), this.key);
-    const raw = await exchange(this.server, wire, (a) => decode(a).truncated);
+  /**
+   * Asks the server for the zone's SOA, signed with the key, changing nothing: a wrong key, or a
+   * server that does not serve the zone, is found before the first order (edge check).
+   */
+  probe(timeoutMs: number): Promise<void> {
+    return this.send((id) => soaQuery(id, this.zone), `the signed SOA query for ${this.zone}`, timeoutMs);
+  }
+
+  private update(name: string, value: string, op: 'add' | 'delete'): Promise<void> {
+    return this.send((id) => updateMessage(id, this.zone, name, value, op, TTL), `${op === 'add' ? 'adding' : 'deleting'} TXT ${name}`);
+  }
+
+  private async send(message: (id: number) => Buffer, what: string, timeoutMs?: number): Promise<void> {
+    const { wire, mac } = sign(message(randomInt(0, 0x10000)), this.key);
+    const raw = await exchange(this.server, wire, (a) => decode(a).truncated, timeoutMs);
     const answer = decode(raw);
     const server = describeServer(this.server);
     const reading = answer.tsig && readAnswer(raw, answer.tsig, this.key, mac);
-    const what = `${op === 'add' ? 'adding' : 'deleting'} TXT ${name}`;
     if (reading?.error) throw refusal(server, what, `${answer.rcode}/${reading.error}`, reading.error);
     if (answer.rcode !== 'NOERROR') throw refusal(server, what, answer.rcode, answer.rcode);
     if (!reading?.verified) throw new DnsError('EUNSIGNED', `DNS server ${server}: ${what}: the answer is not signed with key ${this.key.name}, so it cannot be trusted`);
