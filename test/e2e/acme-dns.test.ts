@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
-import { freePort, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
+import { freePort, runEdge, startEdge, waitFor, type EdgeProcess, logMessages } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
@@ -33,11 +33,12 @@ function dnsConfig(knot: Knot, secret: string): string {
     propagation_timeout: 20s`;
 }
 
-async function edgeFor(pebble: Pebble, ports: { http: number; https: number }, up: Upstream, dns: string): Promise<EdgeProcess> {
+async function edgeFor(pebble: Pebble, ports: { http: number; https: number }, up: Upstream, dns: string): Promise<EdgeProcess & { file: string }> {
   const { file } = writeConfig(`
 http_port: ${ports.http}
 https_port: ${ports.https}
 bind: 127.0.0.1
+admin: 127.0.0.1:${await freePort()}
 storage: ${mkdtempSync(join(tmpdir(), 'edge-certs-'))}
 acme:
   ca: ${pebble.directory}
@@ -48,7 +49,7 @@ sites:
     routes:
       - proxy: { to: ${up.address} }
 `);
-  return startEdge(['run', '-c', file], { port: ports.http });
+  return Object.assign(await startEdge(['run', '-c', file], { port: ports.http }), { file });
 }
 
 function peerCertificate(port: number, name: string, ca: string): Promise<PeerCertificate> {
@@ -65,7 +66,7 @@ describe('a wildcard certificate by DNS-01 (rfc2136 to Knot, validated by Pebble
   let knot: Knot;
   let pebble: Pebble;
   let up: Upstream;
-  let edge: EdgeProcess;
+  let edge: EdgeProcess & { file: string };
   let root: string;
   const ports = { http: 0, https: 0 };
   before(async () => {
@@ -111,6 +112,17 @@ describe('a wildcard certificate by DNS-01 (rfc2136 to Knot, validated by Pebble
   });
 
   it('leaves no TXT record in the zone', async () => {
+    assert.deepEqual(await knot.txt(CHALLENGE), []);
+  });
+
+  it('renews the wildcard on edge certs renew: a new certificate served to the subdomains, the zone clean again', async () => {
+    const before = (await peerCertificate(ports.https, `a.${ZONE}`, root)).serialNumber;
+    const r = await runEdge(['certs', 'renew', `*.${ZONE}`, '-c', edge.file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\*\\.${Z}: new certificate from Pebble Intermediate CA`));
+    const after = await peerCertificate(ports.https, `b.${ZONE}`, root);
+    assert.notEqual(after.serialNumber, before);
+    assert.equal(after.subjectaltname, `DNS:*.${ZONE}, DNS:${ZONE}`);
     assert.deepEqual(await knot.txt(CHALLENGE), []);
   });
 });
