@@ -1,4 +1,4 @@
-// Run by `npm test` before anything else: the suites start real Pebble, Redis and Python
+// Run by `npm test` before anything else: the suites start real Pebble, Redis, Knot and Python
 // processes, and without them a run fails an hour of tests later for one missing program.
 // Plain JavaScript, no dependencies: it runs before the typecheck.
 import { accessSync, constants } from 'node:fs';
@@ -9,6 +9,9 @@ const NEEDS = [
   ['pebble', 'pebble'],
   ['pebble-challtestsrv', 'pebble'],
   ['redis-server', 'redis-server'],
+  ['knotd', 'knot'],
+  ['kdig', 'knot-dnsutils'],
+  ['knsupdate', 'knot-dnsutils'],
   ['python3', 'python3'],
 ];
 

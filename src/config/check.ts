@@ -1,10 +1,10 @@
 // What `edge check` adds to validation: facts about this machine. A unix: upstream or a static
 // root that is not there (yet), or a named pool no route uses, is a warning; a port edge could not
 // bind, a certificate file or CA root it cannot read, a site's certificate and key that cannot be
-// served together, a static root that is not a folder, or a storage folder edge could not create
-// or write in, is an error. A port held by the edge running this same file (its admin
-// endpoint answers and names the file) is no error: `edge check` on a serving machine says ok,
-// as `nginx -t` does.
+// served together, a static root that is not a folder, a storage folder edge could not create or
+// write in, or an rfc2136 DNS server refusing edge's TSIG key (one not answering: a warning), is an
+// error. A port held by the edge running this same file (its admin endpoint answers and names the
+// file) is no error: `edge check` on a serving machine says ok, as `nginx -t` does.
 
 import { access, readFile, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -81,6 +81,7 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<CheckResul
     if (problem) problems.push({ where: locate(['acme', 'ca_root']), path: pathIn(['acme', 'ca_root']), message: problem, severity: 'error' });
   }
   problems.push(...(await certificateFileProblems(loaded)));
+  problems.push(...(await dnsProblems(loaded)));
   return { problems, heldBy: heldBy?.config_file === resolve(loaded.files[0] ?? '') ? heldBy : undefined };
 }
 
@@ -113,6 +114,31 @@ export async function certificateFileProblems(loaded: LoadedConfig): Promise<Pro
     }
   }
   return problems;
+}
+
+/**
+ * acme.dns with rfc2136: a signed SOA query to the primary, so a wrong key or a server that does not
+ * serve the zone is an error now rather than at the first order; a server not answering, a warning.
+ */
+async function dnsProblems({ config, locate, pathIn }: LoadedConfig): Promise<Problem[]> {
+  const dns = config.acme.dns;
+  if (dns?.provider !== 'rfc2136') return [];
+  // loaded only when used: the DNS code is not on every start's path
+  const [{ DnsRefusedError, Rfc2136Provider }, { parseServer }] = await Promise.all([import('../tls/dns/rfc2136.ts'), import('../tls/dns/transport.ts')]);
+  const provider = new Rfc2136Provider({
+    server: parseServer(dns.server),
+    zone: dns.zone,
+    key: { name: dns.key_name, algorithm: dns.key_algorithm, secret: Buffer.from(dns.key_secret, 'base64') },
+  });
+  try {
+    await provider.probe(2000);
+    return [];
+  } catch (err) {
+    const refused = err instanceof DnsRefusedError;
+    const path = ['acme', 'dns'];
+    const message = refused ? (err as Error).message : `${(err as Error).message}: DNS-01 updates will fail until it answers`;
+    return [{ where: locate(path), path: pathIn(path), message, severity: refused ? 'error' : 'warning' }];
+  }
 }
 
 async function unreadable(file: string): Promise<string | undefined> {

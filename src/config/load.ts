@@ -5,6 +5,7 @@ import { existsSync, globSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type * as z from 'zod';
 import { configSchema, includeFileSchema, type Config } from './schema.ts';
+import { needsDns } from './tls-schema.ts';
 import { YamlSource } from './yaml-source.ts';
 import { ConfigError, formatPath, type Problem } from './errors.ts';
 import { issuesToProblems, type Locate } from './issues.ts';
@@ -72,7 +73,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     return formatPath(origin ? ['sites', origin.index, ...p.slice(2)] : p);
   };
   const loaded = { config, locate, pathIn, files };
-  problems.push(...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...unknownPools(config, locate, pathIn));
+  problems.push(...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...dnsWithoutProvider(loaded), ...unknownPools(config, locate, pathIn));
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
 }
@@ -96,9 +97,22 @@ export function validateConfig(raw: Record<string, unknown>, locate: Locate): Lo
   const parsed = parseWith(configSchema, raw, locate);
   if (!parsed.value) throw new ConfigError(parsed.problems);
   const loaded = { config: parsed.value, locate, pathIn: formatPath, files: [] };
-  const problems = [...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...unknownPools(loaded.config, locate, formatPath)];
+  const problems = [...duplicateHosts(loaded), ...onDemandWithoutAsk(loaded), ...dnsWithoutProvider(loaded), ...unknownPools(loaded.config, locate, formatPath)];
   if (problems.length > 0) throw new ConfigError(problems);
   return loaded;
+}
+
+/** A wildcard name, or a site asking for dns-01, needs acme.dns to publish its TXT records. */
+function dnsWithoutProvider({ config, locate, pathIn }: LoadedConfig): Problem[] {
+  if (config.acme.dns) return [];
+  return config.sites.flatMap((site, s) => site.hosts.flatMap((host, h) => !needsDns(site, host, config.acme.challenges) ? [] : [{
+    where: locate(['sites', s, 'hosts', h]),
+    path: pathIn(['sites', s, 'hosts', h]),
+    message: host.startsWith('*.')
+      ? `${host} needs a DNS-01 challenge for a certificate: configure acme.dns (provider rfc2136 or exec), or use tls: internal or tls: { cert, key }`
+      : `${host} is to be validated by dns-01, which needs acme.dns (provider rfc2136 or exec)`,
+    severity: 'error' as const,
+  }]));
 }
 
 /** tls: on_demand obtains certificates for names nobody listed: only with an ask endpoint to vet them. */

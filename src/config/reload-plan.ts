@@ -7,6 +7,7 @@
 // must not ask for a restart. So each config a reload puts in place remembers the config edge
 // was started with, and the next reload compares against that one.
 
+import { createHash } from 'node:crypto';
 import type { Config } from './schema.ts';
 
 /** Settings the listeners, the admin endpoint, the logs or the certificate manager were opened with. */
@@ -17,7 +18,8 @@ const FIXED: ((c: Config) => [string, unknown])[] = [
   (c) => ['admin', c.admin],
   (c) => ['storage', c.storage],
   (c) => ['log', c.log],
-  (c) => ['acme', c.acme],
+  (c) => ['acme', { ...c.acme, dns: undefined }],
+  (c) => ['acme.dns', c.acme.dns && withoutSecret(c.acme.dns)],
   (c) => ['limits.max_header_size', c.limits.max_header_size],
   (c) => ['limits.header_timeout', c.limits.header_timeout],
   (c) => ['limits.keepalive_timeout', c.limits.keepalive_timeout],
@@ -55,6 +57,12 @@ export function restartNeeded(old: Config, next: Config, facts: ReloadFacts): st
   if (!bound.tls && facts.tls[1]) out.push('a site now has TLS, and edge was started without an HTTPS listener: restart edge to serve it');
   else if (!bound.acme && facts.acme[1]) out.push('a site now needs ACME certificates, and edge was started without an ACME account: restart edge to obtain them');
   return out;
+}
+
+/** A TSIG secret never goes into a log line: a change of it shows as a change of its fingerprint. */
+function withoutSecret(dns: NonNullable<Config['acme']['dns']>): object {
+  if (dns.provider !== 'rfc2136') return dns;
+  return { ...dns, key_secret: `sha256:${createHash('sha256').update(dns.key_secret).digest('hex').slice(0, 8)}` };
 }
 
 function show(value: unknown): string {

@@ -14,6 +14,10 @@ const tlsFiles = z.strictObject({
   key: z.string().describe('PEM file with the private key.'),
 });
 
+const CHALLENGES = ['http-01', 'tls-alpn-01', 'dns-01'] as const;
+const challengeList = z.array(z.enum(CHALLENGES, { error: 'challenges are http-01, tls-alpn-01 and dns-01' }))
+  .min(1, 'list at least one challenge type');
+
 export const siteTlsFields = {
   tls: z.union([z.enum(['auto', 'internal', 'off', 'on_demand']), tlsFiles], {
     error: 'tls must be auto, internal, off, on_demand, or { cert, key } naming certificate files',
@@ -24,6 +28,8 @@ export const siteTlsFields = {
     + '{ cert, key }: certificate files you manage. Default auto.'),
   https_redirect: z.boolean().default(true)
     .describe('Answer plain-HTTP requests with a 308 redirect to HTTPS (ACME challenges are still answered). Default true.'),
+  challenges: challengeList.optional()
+    .describe('This site\'s challenge types, in place of acme.challenges: e.g. [dns-01] for names that do not point at this server yet. *.wildcard names always use dns-01.'),
   hsts: z.union([z.boolean(), z.string()]).optional()
     .describe('Strict-Transport-Security: true (max-age=31536000), false, or the header value. Default: on for ACME certificates.'),
 };
@@ -37,14 +43,53 @@ export function checkSiteTls(site: { hosts: string[]; tls: unknown }, ctx: z.Ref
         path: ['hosts', i],
         message: '"*" would serve every host, which only makes sense with tls: on_demand (an ask endpoint vets each name); otherwise list the names',
       });
-    } else if (site.tls === 'auto' && host.startsWith('*.') && !isLocalName(host)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['hosts', i],
-        message: `${host} needs a DNS-01 challenge for a certificate, which edge does not do: use tls: internal or tls: { cert, key }, or list the names`,
-      });
     }
   });
+}
+
+/** A TSIG secret: base64 of at least 16 bytes (RFC 8945 asks for at least half the hash size). */
+const tsigSecret = z.string().refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length >= 16, {
+  message: 'key_secret must be the base64 of the TSIG key (at least 16 bytes), as in the server\'s key file',
+});
+
+const dnsServer = z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected a DNS server as host or host:port (port 53 if none), e.g. 10.0.0.53:53');
+
+/** What every DNS provider shares: how the propagation check is done. */
+const propagationFields = {
+  propagation_timeout: duration('How long to wait for every authoritative server of the zone to answer the TXT record before telling the CA to validate.', '2m'),
+  nameservers: z.array(dnsServer).min(1, 'list at least one server').optional()
+    .describe('The servers the propagation check asks (host:port), in place of the zone\'s NS records: for a hidden primary, or tests on loopback.'),
+};
+
+const rfc2136Schema = z.strictObject({
+  provider: z.literal('rfc2136'),
+  server: dnsServer.describe('The zone\'s primary server, which takes dynamic updates: host or host:port (port 53 if none).'),
+  zone: z.string().regex(/^([a-z0-9-]+\.)*[a-z0-9-]+\.?$/i, 'expected a zone name, e.g. example.com').describe('The zone the TXT records go in, e.g. example.com.'),
+  key_name: z.string().min(1).describe('The TSIG key\'s name, as the server knows it.'),
+  key_algorithm: z.enum(['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha224', 'hmac-sha1'], {
+    error: 'key_algorithm must be hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224 or hmac-sha1',
+  }).default('hmac-sha256').describe('The TSIG key\'s algorithm. Default hmac-sha256.'),
+  key_secret: tsigSecret.describe('The TSIG key\'s secret (base64).'),
+  ...propagationFields,
+}).describe('Dynamic DNS UPDATE (RFC 2136) signed with TSIG: BIND, Knot, PowerDNS and most self-hosted DNS.');
+
+const execSchema = z.strictObject({
+  provider: z.literal('exec'),
+  command: z.string().min(1).describe('Run as COMMAND present NAME VALUE to add the TXT record NAME = VALUE, and COMMAND cleanup NAME VALUE to remove it (lego\'s exec provider, certbot\'s manual hooks).'),
+  timeout: duration('How long one run of the command may take before it is stopped.', '1m'),
+  zone: z.string().optional().describe('The zone of the names, for finding its authoritative servers. Default: found from the SOA records.'),
+  ...propagationFields,
+}).describe('A command of yours publishes the TXT records, so any DNS API can be scripted.');
+
+export const dnsSchema = z.discriminatedUnion('provider', [rfc2136Schema, execSchema], {
+  error: 'the DNS provider must be rfc2136 or exec',
+}).describe('How DNS-01 challenges publish their TXT records: used for *.wildcard names and for sites whose challenges list dns-01.');
+export type DnsConfig = z.output<typeof dnsSchema>;
+
+/** True when a certificate for `host` of `site` needs the DNS-01 challenge. */
+export function needsDns(site: { tls: unknown; challenges?: readonly string[] }, host: string, acmeChallenges: readonly string[]): boolean {
+  if (site.tls !== 'auto' || isLocalName(host)) return false;
+  return host.startsWith('*.') || (site.challenges ?? acmeChallenges).includes('dns-01');
 }
 
 export const acmeSchema = z.strictObject({
@@ -60,9 +105,9 @@ export const acmeSchema = z.strictObject({
     kid: z.string(),
     hmac_key: z.string(),
   }).optional().describe('External account binding, for CAs that need one.'),
-  challenges: z.array(z.enum(['http-01', 'tls-alpn-01'], { error: 'challenges are http-01 and tls-alpn-01' }))
-    .min(1, 'list at least one challenge type').default(['http-01', 'tls-alpn-01'])
-    .describe('Challenge types in order of preference; when one fails the next is tried. Default [http-01, tls-alpn-01].'),
+  challenges: challengeList.default(['http-01', 'tls-alpn-01'])
+    .describe('Challenge types in order of preference; when one fails the next is tried. dns-01 needs acme.dns. Default [http-01, tls-alpn-01].'),
+  dns: dnsSchema.optional(),
   on_demand: z.strictObject({
     ask: z.url({ error: 'expected the URL of your ask endpoint' })
       .describe('Asked GET ASK?domain=NAME before a certificate is obtained for NAME; a 2xx answer means yes.'),

@@ -1,6 +1,6 @@
 // Obtains certificates from an ACME CA with acme-client, one step at a time so each can be
-// reported: order → authorization → challenge (HTTP-01 or TLS-ALPN-01, the other one on a fresh
-// order if the first fails) → finalize with an ECDSA P-256 key → download. The account key is
+// reported: order → authorization → challenge (HTTP-01, TLS-ALPN-01 or DNS-01; the next one on a
+// fresh order if the first fails) → finalize with an ECDSA P-256 key → download. The account key is
 // created once and kept in storage.
 
 import { Agent as HttpsAgent } from 'node:https';
@@ -11,10 +11,12 @@ import type { Challenges } from './challenges.ts';
 import { parseRetryAfter } from './renewal.ts';
 import { AcmeError, reportUnreachable } from './acme-network.ts';
 import { issuerId } from './plan.ts';
+import { Dns01 } from './dns/dns01.ts';
+import type { DnsConfig } from '../config/tls-schema.ts';
 
 export { AcmeError, AcmeUnreachableError } from './acme-network.ts';
 
-export type ChallengeType = 'http-01' | 'tls-alpn-01';
+export type ChallengeType = 'http-01' | 'tls-alpn-01' | 'dns-01';
 
 export interface AcmeOptions {
   directoryUrl: string;
@@ -24,6 +26,8 @@ export interface AcmeOptions {
   eab?: { kid: string; hmacKey: string };
   profile?: string;
   challenges: ChallengeType[];
+  /** How DNS-01 publishes its TXT records (acme.dns), if configured. */
+  dns?: DnsConfig;
 }
 
 interface Order {
@@ -38,6 +42,7 @@ export class AcmeIssuer {
   private readonly opts: AcmeOptions;
   private readonly storage: Storage;
   private readonly challenges: Challenges;
+  private readonly dns: Dns01 | undefined;
   private clientPromise: Promise<acme.Client> | undefined;
 
   constructor(opts: AcmeOptions, storage: Storage, challenges: Challenges) {
@@ -46,6 +51,7 @@ export class AcmeIssuer {
     this.id = issuerId(opts.directoryUrl);
     this.storage = storage;
     this.challenges = challenges;
+    this.dns = opts.dns && new Dns01(opts.dns);
     // acme-client's HTTP settings are process-wide; edge talks to one CA per process
     acme.axios.defaults.httpsAgent = new HttpsAgent({
       keepAlive: true,
@@ -61,6 +67,11 @@ export class AcmeIssuer {
     acme.setLogger(() => {});
   }
 
+  /** acme.challenges: the types tried when a certificate names none of its own. */
+  get challengeTypes(): readonly ChallengeType[] {
+    return this.opts.challenges;
+  }
+
   /** The directory's renewalInfo URL (ARI, RFC 9773), if the CA offers it. */
   async renewalInfoUrl(): Promise<string | undefined> {
     const client = await this.client();
@@ -69,35 +80,37 @@ export class AcmeIssuer {
   }
 
   /**
-   * A certificate for `name`: PEM chain and key. `replaces` (an ARI certID) marks the order as the
-   * renewal of that certificate. `progress` hears each step.
+   * A certificate for `names` (the first is its subject): PEM chain and key. `challenges` replaces
+   * acme.challenges (a site's own list; dns-01 for wildcards). `replaces` (an ARI certID) marks the
+   * order as the renewal of that certificate. `progress` hears each step.
    */
-  async obtain(name: string, opts: { replaces?: string; progress: (step: string) => void }): Promise<{ certPem: string; keyPem: string }> {
+  async obtain(names: string[], opts: { challenges?: ChallengeType[]; replaces?: string; progress: (step: string) => void }): Promise<{ certPem: string; keyPem: string }> {
     const client = await this.client();
+    const challenges = opts.challenges ?? this.opts.challenges;
     let lastError: Error | undefined;
-    for (const type of this.opts.challenges) {
+    for (const type of challenges) {
       try {
-        const order = await this.order(client, name, opts.replaces);
+        const order = await this.order(client, names, opts.replaces);
         opts.progress(`ordering (${type})`);
         await this.authorize(client, order, type, opts.progress);
         opts.progress('finalizing');
         const key = await acme.crypto.createPrivateEcdsaKey('P-256');
-        const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, key);
+        const [, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, key);
         const finalized = await client.finalizeOrder(order as never, csr);
         const certPem = await client.getCertificate(finalized);
         return { certPem, keyPem: key.toString() };
       } catch (err) {
         lastError = toAcmeError(err);
         if (lastError instanceof AcmeError && lastError.retryAfterMs !== undefined) throw lastError;
-        const next = this.opts.challenges[this.opts.challenges.indexOf(type) + 1];
+        const next = challenges[challenges.indexOf(type) + 1];
         if (next) opts.progress(`${type} failed (${lastError.message}); trying ${next}`);
       }
     }
     throw lastError ?? new AcmeError('no challenge type configured');
   }
 
-  private async order(client: acme.Client, name: string, replaces: string | undefined): Promise<Order> {
-    const request: Record<string, unknown> = { identifiers: [{ type: 'dns', value: name }] };
+  private async order(client: acme.Client, names: string[], replaces: string | undefined): Promise<Order> {
+    const request: Record<string, unknown> = { identifiers: names.map((value) => ({ type: 'dns', value })) };
     if (this.opts.profile) request.profile = this.opts.profile;
     if (replaces) request.replaces = replaces;
     return (await client.createOrder(request as never)) as unknown as Order;
@@ -109,9 +122,15 @@ export class AcmeIssuer {
       const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge) throw new AcmeError(`the CA offers no ${type} challenge for ${authz.identifier.value}`);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      const name = authz.identifier.value;
+      // acme-client answers a wildcard's authorization with the base name and a wildcard flag
+      const name = (authz as { wildcard?: boolean }).wildcard ? `*.${authz.identifier.value}` : authz.identifier.value;
       const token = (challenge as { token: string }).token;
-      if (type === 'http-01') {
+      let removeTxt: (() => Promise<void>) | undefined;
+      if (type === 'dns-01') {
+        if (!this.dns) throw new AcmeError(`${name} needs dns-01, and acme.dns is not configured`);
+        // for dns-01 acme-client's "key authorization" is already the TXT value (its digest)
+        removeTxt = await this.dns.present(name, keyAuthorization, progress);
+      } else if (type === 'http-01') {
         await this.challenges.setHttp(token, keyAuthorization);
       } else {
         const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
@@ -122,7 +141,8 @@ export class AcmeIssuer {
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } finally {
-        if (type === 'http-01') await this.challenges.deleteHttp(token);
+        if (removeTxt) await removeTxt();
+        else if (type === 'http-01') await this.challenges.deleteHttp(token);
         else await this.challenges.deleteAlpn(name);
       }
     }

@@ -15,6 +15,7 @@ import { Obtainer } from './obtain.ts';
 import { Ledger, mayAttempt } from './ledger.ts';
 import { renewalTime, type Window } from './renewal.ts';
 import type { CertSource } from './plan.ts';
+import type { ChallengeType } from './acme.ts';
 
 const MAX_TIMER_MS = 24 * 3_600_000;
 
@@ -37,6 +38,7 @@ export interface ManagedState {
 
 interface Entry extends ManagedState {
   names: string[];
+  challenges?: ChallengeType[];
   files?: { cert: string; key: string };
   random: number;
   timer?: NodeJS.Timeout;
@@ -69,6 +71,18 @@ export interface ManagerOptions {
   onRemove?: (names: string[]) => void;
 }
 
+function entryOf(s: CertSource): Entry {
+  if (s.kind === 'files') return { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() };
+  const entry: Entry = { name: s.name, names: (s.kind === 'acme' && s.names) || [s.name], source: s.kind, random: Math.random() };
+  if (s.kind === 'acme' && s.challenges) entry.challenges = s.challenges;
+  return entry;
+}
+
+/** What makes two entries the same certificate: a reload keeps an entry whose key is unchanged. */
+function entryKey(e: Entry): string {
+  return e.files ? `files ${e.names.join(',')} ${e.files.cert} ${e.files.key}` : `${e.source} ${e.names.join(',')} ${e.challenges?.join(',') ?? ''}`;
+}
+
 export class CertManager {
   private readonly opts: ManagerOptions;
   private readonly entries: Entry[];
@@ -84,9 +98,7 @@ export class CertManager {
     this.ledger = new Ledger(opts.storage, (m) => opts.logger.warn(m));
     this.store = new CertStore(opts.storage, opts.acme?.id, opts.logger, opts.onStored);
     this.obtainer = new Obtainer(opts);
-    this.entries = opts.sources.map((s) => s.kind === 'files'
-      ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
-      : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
+    this.entries = opts.sources.map(entryOf);
   }
 
   /** Installs files and stored certificates, then starts obtaining the missing ones in the background. */
@@ -140,8 +152,7 @@ export class CertManager {
    * are read again (they may have been replaced). On-demand ones stay while `keepOnDemand`.
    */
   async update(sources: CertSource[], keepOnDemand: boolean): Promise<{ added: string[]; removed: string[] }> {
-    const key = (s: CertSource) => (s.kind === 'files' ? `files ${s.names.join(',')} ${s.cert} ${s.key}` : `${s.kind} ${s.name}`);
-    const entryKey = (e: Entry) => (e.files ? `files ${e.names.join(',')} ${e.files.cert} ${e.files.key}` : `${e.source} ${e.name}`);
+    const key = (s: CertSource) => entryKey(entryOf(s));
     const wanted = new Set(sources.map(key));
     const removed = this.entries.filter((e) => e.files || (e.onDemand ? !keepOnDemand : !wanted.has(entryKey(e))));
     for (const entry of removed) {
@@ -152,9 +163,7 @@ export class CertManager {
     const kept = new Set(this.entries.map(entryKey));
     // what the table still serves for a name whose files are read again below
     const before = new Map(removed.flatMap((e) => (e.cert ? e.names.map((n) => [n, e.cert!] as const) : [])));
-    const added = sources.filter((s) => !kept.has(key(s))).map((s): Entry => s.kind === 'files'
-      ? { name: s.names[0]!, names: s.names, source: s.kind, files: { cert: s.cert, key: s.key }, random: Math.random() }
-      : { name: s.name, names: [s.name], source: s.kind, random: Math.random() });
+    const added = sources.filter((s) => !kept.has(key(s))).map(entryOf);
     // names still served by a kept or added entry must not lose their certificate in between
     const served = new Set([...this.entries, ...added].flatMap((e) => e.names));
     const gone = removed.flatMap((e) => e.names).filter((n) => !served.has(n));

@@ -7,7 +7,7 @@ import { lookup } from 'node:dns/promises';
 import type { Logger } from '../ops/log.ts';
 import type { Storage } from './storage/storage.ts';
 import type { ServedCertificate } from './context.ts';
-import type { AcmeIssuer } from './acme.ts';
+import type { AcmeIssuer, ChallengeType } from './acme.ts';
 import type { Issued } from './cert-store.ts';
 import type { LocalCA } from './local-ca.ts';
 import { nextAriCheck, type Window } from './renewal.ts';
@@ -26,6 +26,8 @@ export interface Wanted {
   name: string;
   names: string[];
   source: CertSource['kind'];
+  /** In place of acme.challenges (dns-01 for a wildcard, or the site's own list). */
+  challenges?: ChallengeType[];
   cert?: ServedCertificate;
 }
 
@@ -58,7 +60,8 @@ export class Obtainer {
   }
 
   private async fromAcme(wanted: Wanted, progress: (step: string) => void): Promise<Issued> {
-    if (this.opts.preflight) {
+    // DNS-01 needs no address pointing here
+    if (this.opts.preflight && !(wanted.challenges ?? this.opts.acme!.challengeTypes).every((c) => c === 'dns-01')) {
       try {
         await lookup(wanted.name);
       } catch (err) {
@@ -66,7 +69,7 @@ export class Obtainer {
       }
     }
     const replaces = wanted.cert && (await this.ariUrl()) ? (await import('./ari.ts')).certId(wanted.cert.certPem) : undefined;
-    return this.opts.acme!.obtain(wanted.name, { replaces, progress });
+    return this.opts.acme!.obtain(wanted.names, { challenges: wanted.challenges, replaces, progress });
   }
 
   private async fromLocalCa(wanted: Wanted): Promise<Issued> {

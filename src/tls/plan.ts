@@ -3,9 +3,11 @@
 
 import { isLocalName } from '../config/address.ts';
 import type { Config, Site } from '../config/schema.ts';
+import type { ChallengeType } from './acme.ts';
 
 export type CertSource =
-  | { kind: 'acme'; name: string }
+  /** `names`: every name of the certificate when it is more than `name` (*.example.com and example.com). */
+  | { kind: 'acme'; name: string; names?: string[]; challenges?: ChallengeType[] }
   | { kind: 'local'; name: string }
   | { kind: 'files'; names: string[]; cert: string; key: string };
 
@@ -19,12 +21,28 @@ export function certificatePlan(sites: readonly Site[]): CertSource[] {
       plan.push({ kind: 'files', names: site.hosts, cert: site.tls.cert, key: site.tls.key });
       continue;
     }
+    const isAcme = (name: string) => site.tls === 'auto' && !isLocalName(name);
+    // example.com listed beside *.example.com goes in the wildcard's certificate: both are dns-01 anyway
+    const besideWildcard = new Set(site.hosts.filter((h) => h.startsWith('*.') && isAcme(h)).map((h) => h.slice(2)).filter((base) => site.hosts.includes(base) && isAcme(base)));
     for (const name of site.hosts) {
-      if (seen.has(name)) continue;
+      if (seen.has(name) || besideWildcard.has(name)) continue;
       seen.add(name);
-      // one certificate per name: a name that fails to validate never holds up the others
-      const local = site.tls === 'internal' || isLocalName(name);
-      plan.push(local ? { kind: 'local', name } : { kind: 'acme', name });
+      // otherwise one certificate per name: a name that fails to validate never holds up the others
+      if (!isAcme(name)) {
+        plan.push({ kind: 'local', name });
+        continue;
+      }
+      const wildcard = name.startsWith('*.');
+      const base = name.slice(2);
+      const source: CertSource = { kind: 'acme', name };
+      if (wildcard && besideWildcard.has(base) && !seen.has(base)) {
+        seen.add(base);
+        source.names = [name, base];
+      }
+      // only DNS-01 can validate a wildcard
+      const challenges = wildcard ? ['dns-01' as const] : site.challenges;
+      if (challenges) source.challenges = challenges;
+      plan.push(source);
     }
   }
   return plan;

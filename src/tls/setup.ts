@@ -50,6 +50,7 @@ export async function createCertificates(config: Config, sinks: CertificateSinks
         eab: config.acme.eab && { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmac_key },
         profile: config.acme.profile,
         challenges: config.acme.challenges,
+        dns: config.acme.dns,
       }, storage, sinks.challenges)
     : undefined;
   const manager = new CertManager({

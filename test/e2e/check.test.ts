@@ -214,7 +214,25 @@ const BAD: BadConfig[] = [
   {
     name: 'wildcard needing DNS-01 for a public certificate',
     yaml: 'sites:\n  - hosts: ["*.example.com"]\n    routes: [{ respond: {} }]\n',
-    expected: ['FILE:2:13: sites[0].hosts[0]: *.example.com needs a DNS-01 challenge for a certificate, which edge does not do: use tls: internal or tls: { cert, key }, or list the names'],
+    expected: ['FILE:2:13: sites[0].hosts[0]: *.example.com needs a DNS-01 challenge for a certificate: configure acme.dns (provider rfc2136 or exec), or use tls: internal or tls: { cert, key }'],
+  },
+  {
+    name: 'a site asking for dns-01 without acme.dns',
+    yaml: 'sites:\n  - hosts: [a.example.com]\n    challenges: [dns-01]\n    routes: [{ respond: {} }]\n',
+    expected: ['FILE:2:13: sites[0].hosts[0]: a.example.com is to be validated by dns-01, which needs acme.dns (provider rfc2136 or exec)'],
+  },
+  {
+    name: 'unknown DNS provider',
+    yaml: 'acme:\n  dns: { provider: route53 }\n',
+    expected: ['FILE:2:20: acme.dns.provider: the DNS provider must be rfc2136 or exec'],
+  },
+  {
+    name: 'rfc2136 with a TSIG secret that is not base64, and an unknown algorithm',
+    yaml: 'acme:\n  dns:\n    provider: rfc2136\n    server: 127.0.0.1:5353\n    zone: example.com\n    key_name: edge\n    key_algorithm: hmac-md5\n    key_secret: "not base64!"\n',
+    expected: [
+      'FILE:7:20: acme.dns.key_algorithm: key_algorithm must be hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224 or hmac-sha1',
+      'FILE:8:17: acme.dns.key_secret: key_secret must be the base64 of the TSIG key (at least 16 bytes), as in the server\'s key file',
+    ],
   },
   {
     name: 'on-demand TLS without an ask endpoint',

@@ -45,9 +45,10 @@ function spawnLogged(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: {
 /**
  * Starts challtestsrv (DNS: every name is 127.0.0.1) and Pebble, validating HTTP-01 on `httpPort`
  * and TLS-ALPN-01 on `tlsPort` (edge's ports). `validitySeconds` shortens certificates; `eab`
- * (kid → HMAC key) makes external account binding required.
+ * (kid → HMAC key) makes external account binding required. `dnsServer` (host:port): Pebble
+ * resolves through that server (a test's Knot) instead, so DNS-01 reads the records edge published.
  */
-export async function startPebble(opts: { httpPort: number; tlsPort: number; validitySeconds?: number; eab?: Record<string, string> }): Promise<Pebble> {
+export async function startPebble(opts: { httpPort: number; tlsPort: number; validitySeconds?: number; eab?: Record<string, string>; dnsServer?: string }): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-pebble-'));
   const ca = await LocalCA.load(new FsStorage(join(dir, 'ca')));
   const leaf = await ca.issue(['localhost', '127.0.0.1']);
@@ -71,11 +72,11 @@ export async function startPebble(opts: { httpPort: number; tlsPort: number; val
     },
   }));
   const log = { text: '' };
-  const dns = spawnLogged('pebble-challtestsrv', [
+  const dns = opts.dnsServer ? undefined : spawnLogged('pebble-challtestsrv', [
     '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dnsPort}`,
     '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmtPort}`,
   ], {}, log);
-  const pebble = spawnLogged('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+  const pebble = spawnLogged('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`], {
     PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
   }, log);
   const directory = `https://127.0.0.1:${acmePort}/dir`;
@@ -89,8 +90,8 @@ export async function startPebble(opts: { httpPort: number; tlsPort: number; val
     if (Date.now() > deadline || pebble.exitCode !== null) throw new Error(`pebble did not start:\n${log.text}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const stop = (p: ChildProcess) => new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+  const stop = (p: ChildProcess | undefined) => new Promise<void>((resolve) => {
+    if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
     p.once('exit', () => resolve());
     p.kill('SIGTERM');
   });

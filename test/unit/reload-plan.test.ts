@@ -24,6 +24,17 @@ describe('restartNeeded', () => {
     assert.equal(restartNeeded(config(), config({ http_port: 8080 }), same)[0], 'http_port changed (80 → 8080): restart edge to apply it');
   });
 
+  it('a changed acme.dns needs a restart, and the line never shows the TSIG secret', () => {
+    const dns = (secret: string) => config({ acme: { dns: { provider: 'rfc2136', server: '10.0.0.53', zone: 'example.com', key_name: 'edge', key_secret: secret } } });
+    const before = Buffer.alloc(32, 1).toString('base64');
+    const after = Buffer.alloc(32, 2).toString('base64');
+    const lines = restartNeeded(dns(before), dns(after), same);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^acme\.dns changed \(.*\): restart edge to apply it$/);
+    assert.ok(!lines[0]!.includes(before.slice(0, 12)) && !lines[0]!.includes(after.slice(0, 12)), lines[0]);
+    assert.deepEqual(restartNeeded(dns(before), dns(before), same), []);
+  });
+
   it('the first TLS site, or the first ACME one, needs a listener or an account edge did not start with', () => {
     assert.match(restartNeeded(config(), config(), { tls: [false, true], acme: [false, true] })[0]!, /HTTPS listener/);
     assert.match(restartNeeded(config(), config(), { tls: [true, true], acme: [false, true] })[0]!, /ACME account/);
