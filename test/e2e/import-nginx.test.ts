@@ -1,0 +1,116 @@
+// `edge import nginx` on real configs: Debian's own nginx.conf and default site, the classic
+// Gunicorn block, and a server full of locations whose answers a real nginx and the imported
+// edge must agree on, path by path (nginx's location order against edge's first match).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, runEdge, startEdge } from '../helpers/edge.ts';
+import { fetchRaw } from '../helpers/http.ts';
+import { NGINX, nginxPreamble, startNginx } from '../helpers/nginx.ts';
+
+const DEBIAN = '/etc/nginx/nginx.conf';
+const noDebian = existsSync(DEBIAN) && existsSync('/etc/nginx/sites-available/default')
+  ? false : 'Debian\'s nginx config is not installed (apt-get install -y nginx; .ci/run does)';
+
+/** Imports `source`, writes the result to DIR/edge.yaml and checks it with edge check. */
+async function importAndCheck(source: string, dir: string, extra: string[] = []) {
+  const out = join(dir, 'edge.yaml');
+  const imported = await runEdge(['import', 'nginx', source, '-o', out, ...extra], { cwd: dir });
+  assert.equal(imported.code, 0, imported.stderr);
+  const yaml = readFileSync(out, 'utf8');
+  const check = await runEdge(['check', '-c', out], { cwd: dir });
+  assert.equal(check.code, 0, `edge check refused the import:\n${check.stderr}\n${yaml}`);
+  return { yaml, stderr: imported.stderr, out };
+}
+
+/** Every note on stderr is a comment in the output too. */
+function assertNotesInOutput(stderr: string, yaml: string): void {
+  const notes = stderr.split('\n').filter((l) => l !== '' && !l.startsWith('wrote '));
+  for (const line of notes) assert.ok(yaml.includes(`# ${line}`), `stderr line missing from the output: ${line}`);
+}
+
+test('Debian\'s nginx.conf and default site import to a config edge check accepts', { skip: noDebian }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-'));
+  cpSync('/etc/nginx', join(dir, 'nginx'), { recursive: true, dereference: true });
+  const port = await freePort();
+  const { yaml, stderr } = await importAndCheck(join(dir, 'nginx'), dir, ['--http-port', String(port)]);
+  assert.match(yaml, /root: \/var\/www\/html/);
+  assert.match(yaml, /index: \[index\.html, index\.htm, index\.nginx-debian\.html\]/);
+  assert.match(yaml, /try_files: \[\$uri, \$uri\/, =404\]/);
+  assert.match(yaml, /tls: off/);
+  assert.match(yaml, /compress: true/);
+  assert.match(stderr, /sites-enabled\/default:\d+: server: answers any host name/);
+  assert.match(stderr, /nginx\.conf:\d+: ssl_protocols .*: edge offers TLS 1\.2 and 1\.3 only, dropped/);
+  assert.match(stderr, /mime\.types:\d+: types: edge knows the common file types, dropped/);
+  assertNotesInOutput(stderr, yaml);
+});
+
+test('the classic Gunicorn block: port, names, a Unix-socket proxy, proxy_params notes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-'));
+  writeFileSync(join(dir, 'nginx.conf'), 'events {}\nhttp { include sites-enabled/*; }\n');
+  writeFileSync(join(dir, 'proxy_params'), 'proxy_set_header Host $http_host;\nproxy_set_header X-Real-IP $remote_addr;\nproxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\nproxy_set_header X-Forwarded-Proto $scheme;\n');
+  mkdirSync(join(dir, 'sites-enabled'));
+  writeFileSync(join(dir, 'sites-enabled', 'app'), [
+    'server {',
+    '    listen 6060;',
+    '    server_name app.example.com www.app.example.com;',
+    '    access_log /var/log/nginx/app.log;',
+    '    location / {',
+    '        include proxy_params;',
+    '        proxy_pass http://unix:/run/app/gunicorn.sock;',
+    '        proxy_buffering off;',
+    '    }',
+    '}',
+  ].join('\n'));
+  const port = await freePort();
+  const { yaml, stderr } = await importAndCheck(join(dir, 'nginx.conf'), dir, ['--http-port', String(port)]);
+  assert.match(yaml, /hosts: \[app\.example\.com, www\.app\.example\.com\]/);
+  assert.match(yaml, /to: unix:\/run\/app\/gunicorn\.sock/);
+  assert.match(yaml, new RegExp(`http_port: ${port}   # nginx: 6060`));
+  assert.match(stderr, /sites-enabled\/app:8: proxy_buffering off: edge streams responses unbuffered already, dropped/);
+  assert.match(stderr, /sites-enabled\/app:4: access_log \/var\/log\/nginx\/app\.log: edge has one access log/);
+  assert.match(stderr, /proxy_params:1: proxy_set_header Host \$http_host: edge passes the client's Host already, dropped/);
+  assertNotesInOutput(stderr, yaml);
+});
+
+const LOCATIONS: [string, string][] = [
+  ['= /exact', 'exact'],
+  ['/', 'root'],
+  ['/static/', 'static'],
+  ['^~ /static/stop/', 'stop'],
+  ['/static/stop/deeper/', 'deeper'],
+  ['~ \\.png$', 'png'],
+  ['~* \\.JPG$', 'jpg'],
+  ['~ ^/static/.*\\.css$', 'css-regex'],
+  ['^~ /assets/', 'assets-stop'],
+  ['/assets/img/', 'assets-img'],
+  ['/exact', 'exact-prefix'],
+  ['^~ /a', 'a-stop'],
+];
+
+const PATHS = ['/exact', '/exact/x', '/exactly', '/', '/x.png', '/static/a.css', '/static/a.txt', '/static/stop/a.png',
+  '/static/stop/deeper/a.png', '/static/stop/deeper/a.txt', '/a.jpg', '/A.JPG', '/pic.Jpg', '/assets/a.png', '/assets/img/a.png',
+  '/assets/img/a.txt', '/static/x.PNG', '/about', '/a', '/static/stop/', '/static/stopped.png'];
+
+test('location order: for every path the imported edge picks the route nginx picks', { skip: NGINX ? false : 'nginx is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-order-'));
+  const [nginxPort, edgePort] = [await freePort(), await freePort()];
+  const pre = nginxPreamble(dir);
+  const server = LOCATIONS.map(([where, name]) => `    location ${where} { return 200 "${name}\\n"; }`).join('\n');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `${pre.main}http {\n${pre.http}  server {\n    listen 127.0.0.1:${nginxPort};\n    server_name order.test;\n${server}\n  }\n}\n`);
+  const nginx = await startNginx(conf, undefined, nginxPort);
+  t.after(() => nginx.stop());
+  const { out } = await importAndCheck(conf, dir, ['--http-port', String(edgePort)]);
+  writeFileSync(out, `${readFileSync(out, 'utf8')}admin: off\n`);
+  const edge = await startEdge(['run', '-c', out], { cwd: dir, port: edgePort });
+  t.after(() => edge.stop());
+  for (const path of PATHS) {
+    const [a, b] = await Promise.all([fetchRaw(nginxPort, path, { headers: { host: 'order.test' } }), fetchRaw(edgePort, path, { headers: { host: 'order.test' } })]);
+    assert.equal(a.status, 200, `nginx ${path}`);
+    assert.equal(b.text, a.text, `${path}: nginx chose ${a.text.trim()}, edge ${b.text.trim()}`);
+  }
+});
