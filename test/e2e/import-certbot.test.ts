@@ -63,14 +63,29 @@ test('certbot --nginx, then edge import: edge serves certbot\'s certificate and 
   const certbotCert = new X509Certificate(readFileSync(join(le, 'live', NAME, 'fullchain.pem')));
   await nginx.stop();
 
+  // certbot redirects from port 80 only: with the site on 80, as on a real server, `certbot
+  // enhance --redirect` writes its redirect block (nginx -t only: a wrapper skips the reload, so
+  // nothing binds port 80)
+  const site = join(nginxDir, 'sites-enabled', 'shop');
+  writeFileSync(site, readFileSync(site, 'utf8').replace(`listen ${httpPort};`, 'listen 80;'));
+  const ctl = join(dir, 'nginx-no-reload');
+  writeFileSync(ctl, `#!/bin/sh\nfor a in "$@"; do [ "$a" = "-s" ] && exit 0; done\nexec ${NGINX} "$@"\n`, { mode: 0o755 });
+  const enhance = spawnSync(CERTBOT!, [
+    'enhance', '--redirect', '--cert-name', NAME, '--non-interactive', '--nginx',
+    '--config-dir', le, '--work-dir', join(dir, 'work'), '--logs-dir', join(dir, 'logs'),
+    '--nginx-server-root', nginxDir, '--nginx-ctl', ctl,
+  ], { encoding: 'utf8', env: { ...process.env, REQUESTS_CA_BUNDLE: pebble.listenerRootFile }, timeout: 120_000 });
+  assert.equal(enhance.status, 0, `certbot enhance failed:\n${enhance.stdout}\n${enhance.stderr}`);
+  const redirected = readFileSync(site, 'utf8');
+  assert.match(redirected, /return 301 https:\/\/\$host\$request_uri;\n    \} # managed by Certbot/);
+
   const out = join(dir, 'edge.yaml');
   const storage = join(dir, 'certs');
-  const imported = await runEdge(['import', 'nginx', join(nginxDir, 'nginx.conf'), '-o', out, '--storage', storage, '--acme-ca-root', pebble.listenerRootFile], { cwd: dir });
+  const imported = await runEdge(['import', 'nginx', join(nginxDir, 'nginx.conf'), '-o', out, '--storage', storage, '--acme-ca-root', pebble.listenerRootFile, '--http-port', String(httpPort)], { cwd: dir });
   assert.equal(imported.code, 0, imported.stderr);
   const yaml = readFileSync(out, 'utf8');
-  // certbot redirects only from port 80 ("No matching insecure server blocks listening on port 80"):
-  // on a test port it leaves the block serving plain HTTP too, which edge keeps
-  assert.match(yaml, /https_redirect: false   # nginx served this server over plain HTTP too/);
+  assert.match(imported.stderr, /sites-enabled\/shop:\d+: server shop\.edge-import\.net: redirects plain HTTP to HTTPS, which edge does by itself \(https_redirect: a 308\), dropped/);
+  assert.doesNotMatch(yaml, /https_redirect: false/);
   assert.match(imported.stderr, new RegExp(`certbot: ${NAME.replaceAll('.', '\\.')}: certbot's ${NAME.replaceAll('.', '\\.')} certificate \\(serial ${certbotCert.serialNumber}`));
   assert.match(yaml, /tls: auto/);
   assert.match(yaml, new RegExp(`ca: ${pebble.directory.replaceAll('.', '\\.')}`));
@@ -101,4 +116,12 @@ test('certbot --nginx, then edge import: edge serves certbot\'s certificate and 
   const owners = [...pebble.output().matchAll(/Account:\(\*core\.Account\)\((0x[0-9a-f]+)\)/g)].map((m) => m[1]);
   assert.equal(owners.length, 2, pebble.output());
   assert.equal(new Set(owners).size, 1, 'both orders belong to one account');
+
+  // the standalone command: the same account and certificate into another storage
+  const other = join(dir, 'other-certs');
+  const alone = await runEdge(['import', 'certbot', le, '--storage', other], { cwd: dir });
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.match(alone.stdout, new RegExp(`${NAME.replaceAll('.', '\\.')}: certbot's .* certificate \\(serial ${certbotCert.serialNumber}`));
+  assert.match(alone.stdout, new RegExp(`acme:\\n    ca: ${pebble.directory.replaceAll('.', '\\.')}`));
+  assert.equal(JSON.parse(readFileSync(join(other, '127.0.0.1-' + new URL(pebble.directory).port + '-dir', 'account.json'), 'utf8')).url, regr.uri);
 });

@@ -95,11 +95,11 @@ function toSites(servers: Server[], notes: Notes, header: string[], certbot: Map
     const tls = s.listens.some((l) => l.ssl);
     const covered = s.hosts.length > 0 ? s.hosts.every((h) => secureNames.has(h)) : s.catchAll && secure.length > 0;
     if (!tls && s.redirectOnly && covered) {
-      header.push(notes.at(s.d, `server ${s.hosts.join(' ') || '_'}: redirects plain HTTP to HTTPS, which edge does by itself (https_redirect: a 308), dropped`));
+      header.push(notes.add(`${s.d.file}:${s.d.line}: server ${s.hosts.join(' ') || '_'}: redirects plain HTTP to HTTPS, which edge does by itself (https_redirect: a 308), dropped`));
       continue;
     }
     if (!tls && covered) {
-      header.push(notes.at(s.d, `server ${s.hosts.join(' ')}: plain-HTTP twin of an HTTPS server: edge serves the HTTPS site's routes over HTTP too (https_redirect: false); this block's own content is not translated`));
+      header.push(notes.add(`${s.d.file}:${s.d.line}: server ${s.hosts.join(' ')}: plain-HTTP twin of an HTTPS server: edge serves the HTTPS site's routes over HTTP too (https_redirect: false); this block's own content is not translated`));
       for (const h of s.hosts) plainToo.add(h);
       continue;
     }
