@@ -114,3 +114,67 @@ test('location order: for every path the imported edge picks the route nginx pic
     assert.equal(b.text, a.text, `${path}: nginx chose ${a.text.trim()}, edge ${b.text.trim()}`);
   }
 });
+
+test('a wide config: pools, redirects, fallbacks, certificates and the directives edge lacks, each said', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-wide-'));
+  const { certPem, keyPem } = await localPair();
+  writeFileSync(join(dir, 'site.crt'), certPem);
+  writeFileSync(join(dir, 'site.key'), keyPem);
+  writeFileSync(join(dir, 'nginx.conf'), `
+events { worker_connections 768; }
+http {
+  client_max_body_size 50m;
+  keepalive_timeout 65;
+  upstream app {
+    ip_hash;
+    server 127.0.0.1:8001 weight=3 max_fails=2 fail_timeout=20s;
+    server 127.0.0.1:8002 max_fails=2 fail_timeout=20s;
+    server 127.0.0.1:8003 backup;
+    server 127.0.0.1:8004 down;
+  }
+  server {
+    listen 8443 ssl http2;
+    server_name .shop.example.org;
+    ssl_certificate ${dir}/site.crt;
+    ssl_certificate_key ${dir}/site.key;
+    add_header Strict-Transport-Security "max-age=63072000" always;
+    rewrite ^/old-shop$ https://shop.example.org/ permanent;
+    location / { try_files $uri @app; root /srv/shop/public; }
+    location @app { proxy_pass http://app; proxy_connect_timeout 3s; proxy_read_timeout 2m; }
+    location /api/ { proxy_pass http://127.0.0.1:9000/v1/; allow 10.0.0.0/8; deny all; }
+    location = /health { return 200 "ok\\n"; }
+    location /go { return 302 https://example.org$request_uri; }
+    location ~ \\.php$ { fastcgi_pass unix:/run/php/php-fpm.sock; }
+    location /gone { return 410; }
+  }
+}
+`);
+  const { yaml, stderr } = await importAndCheck(join(dir, 'nginx.conf'), dir, ['--https-port', String(await freePort()), '--http-port', String(await freePort())]);
+  assert.match(yaml, /upstreams:\n  # nginx nginx\.conf:\d+: upstream app\n  # nginx\.conf:\d+: server 127\.0\.0\.1:8003 backup: edge counts max_fails and fail_timeout per pool: the first server's values apply to all\n  # nginx\.conf:\d+: server 127\.0\.0\.1:8004 down: marked down: left out of the pool\n  app:\n    to:\n      - address: 127\.0\.0\.1:8001\n        weight: 3\n      - 127\.0\.0\.1:8002\n      - address: 127\.0\.0\.1:8003\n        backup: true\n    balance: ip_hash\n    max_fails: 2\n    fail_timeout: 20s/);
+  assert.match(yaml, /hosts: \[shop\.example\.org, "\*\.shop\.example\.org"\]/);
+  assert.match(yaml, new RegExp(`tls:\\n      cert: ${dir.replaceAll('/', '\\/')}\\/site\\.crt\\n      key: `));
+  assert.match(yaml, /limits:\n  max_body_size: 50MiB\n  keepalive_timeout: 65s/);
+  // the server-level rewrite first, then =, then the regex, then prefixes longest first
+  const matches = [...yaml.matchAll(/- match: (\S+)/g)].map((m) => m[1]);
+  assert.deepEqual(matches, ['~^/old-shop$', '=/health', '~\\.php$', '/api/', '/gone', '/go', '/']);
+  assert.match(yaml, /- match: ~\^\/old-shop\$\n        redirect:\n          to: https:\/\/shop\.example\.org\/\n          status: 301/);
+  assert.match(yaml, /- match: \/go\n        redirect:\n          to: https:\/\/example\.org\{uri\}\n          status: 302/);
+  assert.match(yaml, /- match: \/\n        proxy:\n          upstream: app\n          timeouts:\n            connect: 3s\n            read: 120s\n        static:\n          root: \/srv\/shop\/public\n          try_files: \[\$uri, "@proxy"\]/);
+  assert.match(yaml, /- match: =\/health\n        respond:\n          status: 200\n          body: "ok\\n"/);
+  assert.match(yaml, /- match: ~\\\.php\$\n        respond:\n          status: 501/);
+  assert.match(yaml, /- match: \/gone\n        respond:\n          status: 410/);
+  assert.match(stderr, /nginx\.conf:\d+: proxy_pass http:\/\/127\.0\.0\.1:9000\/v1\/: the URI part "\/v1\/" is not translated \(edge has no strip_prefix yet\)/);
+  assert.match(stderr, /nginx\.conf:\d+: allow 10\.0\.0\.0\/8: edge has no allow\/deny rules yet: the route is open to every client, dropped/);
+  assert.match(stderr, /nginx\.conf:\d+: add_header Strict-Transport-Security max-age=63072000 always: edge has no response headers setting/);
+  assert.match(stderr, /nginx\.conf:\d+: fastcgi_pass unix:\/run\/php\/php-fpm\.sock: no edge equivalent: the route answers 501/);
+  assert.match(stderr, /nginx\.conf:\d+: server_name \.shop\.example\.org: .shop\.example\.org: as shop\.example\.org and \*\.shop\.example\.org/);
+  assertNotesInOutput(stderr, yaml);
+});
+
+async function localPair(): Promise<{ certPem: string; keyPem: string }> {
+  const { LocalCA } = await import('../../src/tls/local-ca.ts');
+  const { FsStorage } = await import('../../src/tls/storage/fs.ts');
+  const ca = await LocalCA.load(new FsStorage(mkdtempSync(join(tmpdir(), 'edge-import-ca-'))));
+  const leaf = await ca.issue(['shop.example.org', '*.shop.example.org']);
+  return { certPem: leaf.chainPem, keyPem: leaf.keyPem };
+}

@@ -108,7 +108,8 @@ function settings(block: Directive[], inh: Inherited, ctx: RouteContext, notes: 
     else if (d.name === 'gzip') own.gzip = arg === 'on';
     else if (d.name === 'root') own.root = d;
     else if (d.name === 'index') own.index = d;
-    else if (!HANDLED.has(d.name)) notes.push(droppedLine(d, ctx));
+    // a *_pass or Lua handler makes the route a 501, said once there
+    else if (!HANDLED.has(d.name) && !/_pass$|_by_lua/.test(d.name)) notes.push(droppedLine(d, ctx));
   }
   return own;
   function note(d: Directive, why: string): undefined {
