@@ -178,3 +178,35 @@ async function localPair(): Promise<{ certPem: string; keyPem: string }> {
   const leaf = await ca.issue(['shop.example.org', '*.shop.example.org']);
   return { certPem: leaf.chainPem, keyPem: leaf.keyPem };
 }
+
+test('redirects and fixed answers: the imported edge answers the status, Location and body nginx does', { skip: NGINX ? false : 'nginx is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-redirect-'));
+  const [nginxPort, edgePort] = [await freePort(), await freePort()];
+  const pre = nginxPreamble(dir);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `${pre.main}http {\n${pre.http}  server {
+    listen 127.0.0.1:${nginxPort};
+    server_name r.test;
+    rewrite ^/old$ /new permanent;
+    rewrite ^/moved/(.*)$ https://elsewhere.test/$1 permanent;
+    location /everything/ { rewrite ^(.*)$ https://other.test$1 redirect; }
+    location /go { return 301 https://$host$request_uri; }
+    location = /teapot { return 418 "short and stout\\n"; }
+    location / { return 200 "root\\n"; }
+  }\n}\n`);
+  const nginx = await startNginx(conf, undefined, nginxPort);
+  t.after(() => nginx.stop());
+  const { out, stderr } = await importAndCheck(conf, dir, ['--http-port', String(edgePort)]);
+  // a capture outside the catch-all shape is said, not guessed
+  assert.match(stderr, /nginx\.conf:\d+: rewrite \^\/moved\/\(\.\*\)\$ https:\/\/elsewhere\.test\/\$1 permanent: edge redirects cannot use regex captures/);
+  writeFileSync(out, `${readFileSync(out, 'utf8')}admin: off\n`);
+  const edge = await startEdge(['run', '-c', out], { cwd: dir, port: edgePort });
+  t.after(() => edge.stop());
+  for (const path of ['/old', '/everything/a/b?x=1', '/go', '/go/deeper?q=2', '/teapot', '/other']) {
+    const [a, b] = await Promise.all([fetchRaw(nginxPort, path, { headers: { host: 'r.test' } }), fetchRaw(edgePort, path, { headers: { host: 'r.test' } })]);
+    assert.equal(b.status, a.status, `${path}: status`);
+    const location = (h: string | undefined) => h?.replace(`:${nginxPort}`, '').replace(/^http:\/\/r\.test/, '');
+    assert.equal(location(b.headers.location), location(a.headers.location), `${path}: Location`);
+    if (a.status < 300) assert.equal(b.text, a.text, `${path}: body`);
+  }
+});
