@@ -210,3 +210,21 @@ test('redirects and fixed answers: the imported edge answers the status, Locatio
     if (a.status < 300) assert.equal(b.text, a.text, `${path}: body`);
   }
 });
+
+test('a missing file, a syntax error and an unknown source are errors with the place, exit 1, nothing written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-import-bad-'));
+  const missing = await runEdge(['import', 'nginx', join(dir, 'none.conf')], { cwd: dir });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /none\.conf: no such file or folder/);
+  writeFileSync(join(dir, 'nginx.conf'), 'events {}\nhttp {\n  server {\n    listen 80\n  }\n}\n');
+  const broken = await runEdge(['import', 'nginx', join(dir, 'nginx.conf'), '-o', join(dir, 'out.yaml')], { cwd: dir });
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /nginx\.conf:5: unexpected "}" after "listen"/);
+  assert.equal(existsSync(join(dir, 'out.yaml')), false);
+  const other = await runEdge(['import', 'apache'], { cwd: dir });
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /cannot import "apache": edge imports nginx and certbot/);
+  const noCertbot = await runEdge(['import', 'certbot', dir, '--storage', join(dir, 'certs')], { cwd: dir });
+  assert.equal(noCertbot.code, 1);
+  assert.match(noCertbot.stderr, /holds no renewal\/ folder/);
+});
