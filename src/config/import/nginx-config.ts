@@ -70,8 +70,11 @@ export function translateNginx(tree: NginxTree, opts: ImportOptions = {}): Trans
     } else if (d.name === 'gzip') inh.gzip = arg === 'on';
     else if (d.name === 'root') inh.root = d;
     else if (d.name === 'index') inh.index = d;
-    else if (d.name === 'proxy_read_timeout') inh.read = time(arg);
-    else if (d.name === 'proxy_connect_timeout') inh.connect = time(arg);
+    else if (d.name === 'proxy_read_timeout' || d.name === 'proxy_connect_timeout') {
+      const value = time(arg);
+      if (value === undefined) header.push(notes.at(d, 'not a time edge reads, dropped'));
+      else inh[d.name === 'proxy_read_timeout' ? 'read' : 'connect'] = value;
+    }
     else if (d.name === 'ssl_certificate') inh.cert = d;
     else if (d.name === 'ssl_certificate_key') inh.key = d;
     else if (d.name !== 'server') header.push(notes.dropped(d));

@@ -75,9 +75,7 @@ export function translateServer(d: Directive, inh: Inherited & { cert?: Directiv
     placed.push({ match: { kind: 'prefix', path: '/' }, route: withLines(route, [`nginx ${d.file}:${d.line}: the server's own content (no location / in nginx)`, ...lines]), where: `${d.file}:${d.line}` });
   }
   for (const [name, loc] of named) {
-    if (!block.some((x) => x.name === 'location' && x !== loc && JSON.stringify(x.block ?? []).includes(name)) && !block.some((x) => x.name === 'try_files' && x.args.includes(name))) {
-      server.notes.push(notes.at(loc, 'a named location no try_files uses, dropped'));
-    }
+    if (!fallsBackTo(block, name)) server.notes.push(notes.at(loc, 'a named location no try_files uses, dropped'));
   }
   for (const x of block) if (!SERVER_LEVEL.has(x.name)) server.notes.push(notes.dropped(x));
   server.routes = orderRoutes(placed, notes);
@@ -162,6 +160,11 @@ function names(list: Directive[], server: Server, notes: Notes): void {
     }
   }
   server.hosts = [...new Set(server.hosts)];
+}
+
+/** Whether a try_files in `block` or its locations ends in `name`. */
+function fallsBackTo(block: Directive[], name: string): boolean {
+  return block.some((d) => (d.name === 'try_files' && d.args.at(-1) === name) || (d.name === 'location' && fallsBackTo(d.block ?? [], name)));
 }
 
 /** listen/server_name and a return to https:// (maybe inside certbot's `if ($host = ...)`), nothing else. */
