@@ -13,9 +13,12 @@ const NEEDS = [
   ['kdig', 'knot-dnsutils'],
   ['knsupdate', 'knot-dnsutils'],
   ['python3', 'python3'],
+  ['nginx', 'nginx'],
+  ['certbot', 'certbot'],
 ];
 
-const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+// nginx lives in /usr/sbin, which a non-root PATH may leave out
+const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
 const found = (program) => dirs.some((dir) => {
   try {
     accessSync(join(dir, program), constants.X_OK);

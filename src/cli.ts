@@ -16,6 +16,7 @@ import { reloadCommand, ReloadCommandError } from './ops/reload-command.ts';
 import { healthCommand, HealthCommandError } from './ops/health-command.ts';
 import { parseAdminAddress, type AdminTarget } from './ops/admin-address.ts';
 import { StorageFolderError } from './tls/storage/fs-root.ts';
+import { importFromArgs, ImportError } from './config/import/command.ts';
 
 const DEFAULT_CONFIG = 'conf/edge.yaml';
 
@@ -34,6 +35,10 @@ Usage:
   edge cache [stats] [-c FILE]      the running edge's caches: entries, size, hits, misses
   edge cache purge URL [--prefix] [-c FILE]   remove URL (or everything under it) from the caches
   edge health [-c FILE]    the running edge's /health; exit 0 while it serves
+  edge import nginx [FILE|DIR] [-o FILE]   an edge config from an nginx one (default
+                           /etc/nginx/nginx.conf); what is not translated is said on stderr
+  edge import certbot [DIR] [--storage DIR]   certbot's certificates and ACME account (default
+                           /etc/letsencrypt) into edge's storage, so edge serves and renews them
   edge version
   The commands that ask the running edge (reload, certs, cache, health) take --admin ADDR to
   name its admin endpoint (e.g. a one-liner's --admin), instead of the one in FILE.
@@ -76,6 +81,7 @@ file (like edge reload), SIGUSR1 reopens log files.
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
+  output: { type: 'string', short: 'o' },
   domain: { type: 'string', multiple: true },
   to: { type: 'string', multiple: true },
   static: { type: 'string' },
@@ -113,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? (values.domain || values.to || values.static ? 'serve' : undefined);
   if (values.help || command === 'help') return print(HELP);
   if (values.version || command === 'version') return print(`edge ${VERSION}\n`);
-  if (positionals.length > 1 && command !== 'certs' && command !== 'cache') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
+  if (positionals.length > 1 && command !== 'certs' && command !== 'cache' && command !== 'import') return fail(`unexpected argument "${positionals[1]}"\nRun "edge --help" for usage.`);
   try {
     switch (command) {
       case undefined:
@@ -133,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'cache':
         await cacheCommand(positionals.slice(1), values.prefix === true, adminTarget(values, 'cache'), (text) => process.stdout.write(text));
         return 0;
+      case 'import':
+        return await importFromArgs(positionals.slice(1), values, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
       case 'health':
         return await healthCommand(adminTarget(values, 'health'), (text) => process.stdout.write(text));
       default:
@@ -142,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) return fail(err.problems.map(formatProblem).join('\n'), false);
     if (err instanceof ReloadCommandError) return fail(err.message, false);
     if (err instanceof UsageError || err instanceof ListenError || err instanceof CertsCommandError || err instanceof WorkerStartError || err instanceof CacheCommandError
-      || err instanceof StorageFolderError || err instanceof HealthCommandError) return fail(err.message);
+      || err instanceof StorageFolderError || err instanceof HealthCommandError || err instanceof ImportError) return fail(err.message);
     throw err;
   }
 }
