@@ -1,7 +1,8 @@
 // The deployment files without a Docker engine or systemd (neither runs here): the Dockerfile's
 // final stage is laid out in a temp dir as its COPY lines say and its ENTRYPOINT + CMD and
 // HEALTHCHECK are run there; the systemd unit's ExecStart and ExecReload are run with the paths
-// moved to this checkout; the compose example's socket path is the one Gunicorn binds and edge
+// moved to this checkout, its hardening keys read and (where systemd-analyze is installed) scored
+// (its readiness notification: systemd-notify.test.ts); the compose example's socket path is the one Gunicorn binds and edge
 // proxies to, and its app healthcheck is run against a stand-in Gunicorn on a Unix socket. Not covered: the image build itself (npm ci in node:24-slim), Docker's port and
 // volume handling, systemd's sandboxing, Gunicorn and Flask.
 
@@ -109,6 +110,33 @@ describe('scripts/edge.service', () => {
     assert.deepEqual(values('User'), ['edge'], 'its own user, never root (no User= runs it as root)');
     assert.deepEqual(values('Group'), ['edge']);
     assert.deepEqual(values('MemoryDenyWriteExecute'), [], "V8's JIT needs writable executable memory");
+  });
+
+  it('is Type=notify: edge tells systemd it serves through systemd-notify, a child, so NotifyAccess=all', () => {
+    assert.deepEqual(values('Type'), ['notify']);
+    assert.deepEqual(values('NotifyAccess'), ['all'], 'the main process only (the default) would drop the READY=1 of systemd-notify');
+  });
+
+  it('is hardened past the 3.9 of systemd-analyze security, with room for many connections', () => {
+    assert.deepEqual(values('SystemCallFilter'), ['@system-service']);
+    assert.deepEqual(values('SystemCallErrorNumber'), ['EPERM'], 'a call outside the filter fails, rather than killing edge with SIGSYS');
+    assert.deepEqual(values('SystemCallArchitectures'), ['native']);
+    for (const key of ['ProtectClock', 'ProtectKernelLogs', 'ProtectHostname', 'PrivateMounts', 'RestrictRealtime', 'RemoveIPC']) assert.deepEqual(values(key), ['true'], key);
+    assert.deepEqual(values('ProtectProc'), ['invisible']);
+    assert.deepEqual(values('UMask'), ['0077']);
+    const files = values('LimitNOFILE');
+    assert.equal(files.length, 1);
+    assert.ok(Number(files[0]) >= 65536, `LimitNOFILE=${files[0]}: two descriptors a proxied request`);
+    assert.deepEqual(values('PrivateTmp'), ['true']);
+    assert.match(unit, /^#.*PrivateTmp=true.*\/tmp/m, 'the unit warns that PrivateTmp hides a Gunicorn socket placed in /tmp');
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+  it("systemd-analyze security scores it 1.8 ('OK'), down from 3.9", { skip: !analyze && 'systemd-analyze is not installed' }, () => {
+    const scored = spawnSync('systemd-analyze', ['security', '--offline=true', join(ROOT, 'scripts', 'edge.service')], { encoding: 'utf8', timeout: 30_000 });
+    const score = /Overall exposure level for edge\.service: (\d+\.\d)/.exec(scored.stdout);
+    assert.ok(score, scored.stdout + scored.stderr);
+    assert.ok(Number(score[1]) <= 1.8, `exposure ${score[1]}`);
   });
 
   it('its ExecStartPre, ExecStart and ExecReload commands work (paths moved to this checkout)', async () => {
