@@ -2,9 +2,10 @@
 // final stage is laid out in a temp dir as its COPY lines say and its ENTRYPOINT + CMD and
 // HEALTHCHECK are run there; the systemd unit's ExecStart and ExecReload are run with the paths
 // moved to this checkout, its hardening keys read and (where systemd-analyze is installed) scored
-// (its readiness notification: systemd-notify.test.ts); the compose example's socket path is the one Gunicorn binds and edge
-// proxies to, and its app healthcheck is run against a stand-in Gunicorn on a Unix socket. Not covered: the image build itself (npm ci in node:24-slim), Docker's port and
-// volume handling, systemd's sandboxing, Gunicorn and Flask.
+// (its readiness notification: systemd-notify.test.ts); the compose example's socket path is the
+// one Gunicorn binds and edge proxies to, and its app healthcheck is run against a stand-in
+// Gunicorn on a Unix socket. Not covered: the image build itself (npm ci in node:24-slim),
+// Docker's port and volume handling, systemd's sandboxing, Gunicorn and Flask.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
