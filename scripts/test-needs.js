@@ -1,5 +1,6 @@
-// Run by `npm test` before anything else: the suites start real Pebble, Redis and Python
-// processes, and without them a run fails an hour of tests later for one missing program.
+// Run by `npm test` before anything else: the suites start real Pebble, Redis, Python and
+// systemd-notify processes, and without them a run fails an hour of tests later for one missing
+// program.
 // Plain JavaScript, no dependencies: it runs before the typecheck.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -10,6 +11,7 @@ const NEEDS = [
   ['pebble-challtestsrv', 'pebble'],
   ['redis-server', 'redis-server'],
   ['python3', 'python3'],
+  ['systemd-notify', 'systemd'],
 ];
 
 const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
