@@ -108,6 +108,7 @@ describe('scripts/edge.service', () => {
     assert.deepEqual(values('ProtectSystem'), ['strict']);
     assert.deepEqual(values('NoNewPrivileges'), ['true']);
     assert.deepEqual(values('ReadWritePaths'), ['/var/lib/edge']);
+    assert.deepEqual(values('LogsDirectory'), ['edge'], '/var/log/edge, writable for log files');
     assert.deepEqual(values('User'), ['edge'], 'its own user, never root (no User= runs it as root)');
     assert.deepEqual(values('Group'), ['edge']);
     assert.deepEqual(values('MemoryDenyWriteExecute'), [], "V8's JIT needs writable executable memory");
