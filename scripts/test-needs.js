@@ -1,5 +1,6 @@
-// Run by `npm test` before anything else: the suites start real Pebble, Redis, Knot and Python
-// processes, and without them a run fails an hour of tests later for one missing program.
+// Run by `npm test` before anything else: the suites start real Pebble, Redis, Knot, nginx,
+// certbot, Python and systemd-notify processes, and without them a run fails an hour of tests
+// later for one missing program.
 // Plain JavaScript, no dependencies: it runs before the typecheck.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -15,6 +16,7 @@ const NEEDS = [
   ['python3', 'python3'],
   ['nginx', 'nginx'],
   ['certbot', 'certbot'],
+  ['systemd-notify', 'systemd'],
 ];
 
 // nginx lives in /usr/sbin, which a non-root PATH may leave out

@@ -11,6 +11,7 @@ import { certificateFileProblems } from '../config/check.ts';
 import type { AdminRoute } from './admin.ts';
 import type { Logger } from './log.ts';
 import type { MetricSource } from './metric-sample.ts';
+import { notifyReady, notifyReloading } from './notify.ts';
 
 export type ReloadResult =
   | { ok: true; warnings: string[] }
@@ -35,9 +36,20 @@ export class Reloader {
   }
 
   reload(): Promise<ReloadResult> {
-    const run = this.queue.then(() => this.once());
+    const run = this.queue.then(() => this.notified());
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /** systemd (Type=notify) sees the unit reloading until the reload is over, applied or refused. */
+  private async notified(): Promise<ReloadResult> {
+    const warn = (m: string) => this.logger.warn(m);
+    await notifyReloading(warn);
+    try {
+      return await this.once();
+    } finally {
+      await notifyReady(warn);
+    }
   }
 
   private async once(): Promise<ReloadResult> {

@@ -27,6 +27,7 @@ import { restartPlan, LOOP_DEATHS, LOOP_WINDOW_MS } from './backoff.ts';
 import { certificateMetrics } from './cert-metrics.ts';
 import { ignoreSendError, Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
 import { Logger } from './log.ts';
+import { notifyReady } from './notify.ts';
 import type { MetricSample } from './metric-sample.ts';
 import { CONTENT_TYPE, metricsText, RequestMetrics, sampleFamilies, type MetricFamily } from './metrics.ts';
 import { RelayChallenges } from './relay-challenges.ts';
@@ -135,6 +136,7 @@ export class Supervisor {
       admin: s.adminLine,
       access: config.log.access === 'off' ? 'off' : `${config.log.access} (${config.log.format})`,
     }));
+    void notifyReady((m) => s.logger.warn(m), `serving ${s.firstListening.join(', ')} with ${opts.count} workers`);
     return s;
   }
 

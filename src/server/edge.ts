@@ -11,6 +11,7 @@ import { createAdminServer, type AdminRoute } from '../ops/admin.ts';
 import { openAdmin } from '../ops/admin-address.ts';
 import { certificateMetrics } from '../ops/cert-metrics.ts';
 import { Logger } from '../ops/log.ts';
+import { notifyReady } from '../ops/notify.ts';
 import { CONTENT_TYPE, metricsText, sampleFamilies } from '../ops/metrics.ts';
 import { Reloader } from '../ops/reload.ts';
 import { storageLabel } from '../tls/storage/open.ts';
@@ -88,6 +89,7 @@ export class Edge {
       admin: edge.adminLine,
       access: serving.accessLine,
     }));
+    void notifyReady((m) => edge.logger.warn(m), `serving ${serving.listening().join(', ')}`);
     return edge;
   }
 

@@ -82,7 +82,8 @@ export class LocalCA {
       // Key first: a crash between the two writes leaves a key without a certificate, which
       // readRoot treats as "no root yet" since nobody can have trusted it.
       await storage.put(ROOT_KEY, created.key);
-      await storage.put(ROOT_CERT, created.cert);
+      // the certificate is for copying to clients (curl --cacert, a trust store); the key stays 0600
+      await storage.put(ROOT_CERT, created.cert, { public: true });
       return new LocalCA(created.cert, created.key, now);
     } finally {
       await lock.release();

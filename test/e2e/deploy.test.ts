@@ -1,14 +1,17 @@
 // The deployment files without a Docker engine or systemd (neither runs here): the Dockerfile's
 // final stage is laid out in a temp dir as its COPY lines say and its ENTRYPOINT + CMD and
 // HEALTHCHECK are run there; the systemd unit's ExecStart and ExecReload are run with the paths
-// moved to this checkout; the compose example's socket path is the one Gunicorn binds and edge
-// proxies to. Not covered: the image build itself (npm ci in node:24-slim), Docker's port and
-// volume handling, systemd's sandboxing, Gunicorn and Flask.
+// moved to this checkout, its hardening keys read and (where systemd-analyze is installed) scored
+// (its readiness notification: systemd-notify.test.ts); the compose example's socket path is the
+// one Gunicorn binds and edge proxies to, and its app healthcheck is run against a stand-in
+// Gunicorn on a Unix socket. Not covered: the image build itself (npm ci in node:24-slim),
+// Docker's port and volume handling, systemd's sandboxing, Gunicorn and Flask.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -112,9 +115,37 @@ describe('scripts/edge.service', () => {
     assert.deepEqual(values('ProtectSystem'), ['strict']);
     assert.deepEqual(values('NoNewPrivileges'), ['true']);
     assert.deepEqual(values('ReadWritePaths'), ['/var/lib/edge']);
+    assert.deepEqual(values('LogsDirectory'), ['edge'], '/var/log/edge, writable for log files');
     assert.deepEqual(values('User'), ['edge'], 'its own user, never root (no User= runs it as root)');
     assert.deepEqual(values('Group'), ['edge']);
     assert.deepEqual(values('MemoryDenyWriteExecute'), [], "V8's JIT needs writable executable memory");
+  });
+
+  it('is Type=notify: edge tells systemd it serves through systemd-notify, a child, so NotifyAccess=all', () => {
+    assert.deepEqual(values('Type'), ['notify']);
+    assert.deepEqual(values('NotifyAccess'), ['all'], 'the main process only (the default) would drop the READY=1 of systemd-notify');
+  });
+
+  it('is hardened past the 3.9 of systemd-analyze security, with room for many connections', () => {
+    assert.deepEqual(values('SystemCallFilter'), ['@system-service']);
+    assert.deepEqual(values('SystemCallErrorNumber'), ['EPERM'], 'a call outside the filter fails, rather than killing edge with SIGSYS');
+    assert.deepEqual(values('SystemCallArchitectures'), ['native']);
+    for (const key of ['ProtectClock', 'ProtectKernelLogs', 'ProtectHostname', 'PrivateMounts', 'RestrictRealtime', 'RemoveIPC']) assert.deepEqual(values(key), ['true'], key);
+    assert.deepEqual(values('ProtectProc'), ['invisible']);
+    assert.deepEqual(values('UMask'), ['0077']);
+    const files = values('LimitNOFILE');
+    assert.equal(files.length, 1);
+    assert.ok(Number(files[0]) >= 65536, `LimitNOFILE=${files[0]}: two descriptors a proxied request`);
+    assert.deepEqual(values('PrivateTmp'), ['true']);
+    assert.match(unit, /^#.*PrivateTmp=true.*\/tmp/m, 'the unit warns that PrivateTmp hides a Gunicorn socket placed in /tmp');
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+  it("systemd-analyze security scores it 1.8 ('OK'), down from 3.9", { skip: !analyze && 'systemd-analyze is not installed' }, () => {
+    const scored = spawnSync('systemd-analyze', ['security', '--offline=true', join(ROOT, 'scripts', 'edge.service')], { encoding: 'utf8', timeout: 30_000 });
+    const score = /Overall exposure level for edge\.service: (\d+\.\d)/.exec(scored.stdout);
+    assert.ok(score, scored.stdout + scored.stderr);
+    assert.ok(Number(score[1]) <= 1.8, `exposure ${score[1]}`);
   });
 
   it('its ExecStartPre, ExecStart and ExecReload commands work (paths moved to this checkout)', async () => {
@@ -157,4 +188,62 @@ describe('docker-compose.yml with the Flask example', () => {
     assert.equal(config.storage, '/app/certs');
     assert.equal(config.admin, '127.0.0.1:2019', 'the admin endpoint inside the container');
   });
+
+  it("Docker's stop does not cut edge's grace period: stop_grace_period is longer, as the systemd unit's TimeoutStopSec", () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+    const { config } = loadConfigFile(join(ROOT, 'examples', 'flask', 'edge.yaml'));
+    const stop = composeDuration(compose.services.edge.stop_grace_period);
+    assert.ok(stop > config.grace_period, `stop_grace_period ${compose.services.edge.stop_grace_period} > grace_period ${config.grace_period} ms (Docker's default is 10s)`);
+    const unit = readFileSync(join(ROOT, 'scripts', 'edge.service'), 'utf8');
+    assert.equal(composeDuration(/^TimeoutStopSec=(\S+)$/m.exec(unit)![1]!), stop);
+  });
+
+  it('edge waits for a healthy app, and the healthcheck fails until Gunicorn answers on its socket', async () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+    assert.deepEqual(compose.services.edge.depends_on, { app: { condition: 'service_healthy' } });
+    const test = compose.services.app.healthcheck.test as string[];
+    assert.equal(test[0], 'CMD');
+    assert.equal(test[1], 'python3', 'what the python:3.12-slim image has');
+    const socketPath = /"--bind", "unix:([^"]+)"/.exec(readFileSync(join(ROOT, 'examples', 'flask', 'Dockerfile'), 'utf8'))![1]!;
+    assert.ok(test.some((a) => a.includes(socketPath)), `the check asks ${socketPath}`);
+    const dir = mkdtempSync(join(tmpdir(), 'edge-compose-'));
+    const local = join(dir, 'gunicorn.sock');
+    // asynchronous: the stand-in below answers from this process
+    const check = () => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const proc = spawn(test[1]!, test.slice(2).map((a) => a.replaceAll(socketPath, local)), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+      let stderr = '';
+      proc.stderr.on('data', (d) => (stderr += d));
+      proc.on('close', (status) => resolve({ status, stderr }));
+    });
+    assert.notEqual((await check()).status, 0, 'no socket yet: unhealthy');
+    // stand-in for Gunicorn: it answers in the request's HTTP version (HTTP/1.0 here), /healthz 200
+    let status = 503;
+    const seen: string[] = [];
+    const gunicorn = createNetServer((sock) => {
+      sock.on('error', () => {});
+      sock.once('data', (d) => {
+        const [method, path, version] = d.toString('latin1').split('\r\n')[0]!.split(' ');
+        seen.push(`${method} ${path}`);
+        sock.end(`${version} ${path === '/healthz' ? status : 404} X\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n`);
+      });
+    });
+    await new Promise<void>((r) => gunicorn.listen(local, r));
+    try {
+      assert.notEqual((await check()).status, 0, 'Gunicorn answers 503: unhealthy');
+      status = 200;
+      const healthy = await check();
+      assert.equal(healthy.status, 0, healthy.stderr);
+      assert.deepEqual(seen, ['GET /healthz', 'GET /healthz']);
+    } finally {
+      gunicorn.close();
+    }
+  });
 });
+
+/** A compose duration ("45s", "1m30s", "500ms") in milliseconds. */
+function composeDuration(text: string): number {
+  const units: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(us|ms|s|m|h)/g)];
+  assert.equal(parts.map((p) => p[0]).join(''), text, `a duration: ${text}`);
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
+}

@@ -164,7 +164,7 @@ describe('--domain localhost --domain 127.0.0.1 on the local CA', () => {
     assert.match(h2.text, /^app: \/by-ip-h2 via https/);
   });
 
-  it('keeps every key and certificate file 0600 and every folder 0700', () => {
+  it('keeps every key and certificate file 0600 and every folder 0700, but the public root.crt 0644', () => {
     const entries = [{ path: storage, mode: statSync(storage).mode & 0o777, dir: true }, ...walk(storage)];
     const files = entries.filter((e) => !e.dir).map((e) => e.path.slice(storage.length + 1));
     for (const must of ['local/root.key', 'local/root.crt', 'local/localhost/pair.pem', 'local/127.0.0.1/pair.pem']) {
@@ -173,6 +173,7 @@ describe('--domain localhost --domain 127.0.0.1 on the local CA', () => {
     for (const e of entries) {
       const text = e.dir ? '' : readFileSync(e.path, 'utf8');
       if (e.dir) assert.equal(e.mode.toString(8), '700', `folder ${e.path}`);
+      else if (e.path === join(storage, 'local', 'root.crt')) assert.equal(e.mode.toString(8), '644', 'the root to copy to clients');
       else if (/PRIVATE KEY|CERTIFICATE/.test(text)) assert.equal(e.mode.toString(8), '600', `file ${e.path}`);
     }
   });

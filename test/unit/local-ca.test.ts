@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import forge from 'node-forge';
 import { LocalCA, LocalCAError } from '../../src/tls/local-ca.ts';
+import { FsStorage } from '../../src/tls/storage/fs.ts';
 import type { Lock, Storage } from '../../src/tls/storage/storage.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -114,6 +118,18 @@ describe('LocalCA root', () => {
     storage.data.set('local/root.key', Buffer.from('half-written'));
     const ca = await LocalCA.load(storage);
     assert.equal(storage.data.get('local/root.crt')?.toString(), ca.rootPem);
+  });
+
+  it('root.crt on disk is 0644, a public certificate to copy to clients, and root.key 0600, under the unit\'s UMask=0077 too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-localca-mode-'));
+    const before = process.umask(0o077);
+    try {
+      await LocalCA.load(new FsStorage(join(dir, 'certs')));
+    } finally {
+      process.umask(before);
+    }
+    assert.equal(statSync(join(dir, 'certs', 'local', 'root.crt')).mode & 0o777, 0o644);
+    assert.equal(statSync(join(dir, 'certs', 'local', 'root.key')).mode & 0o777, 0o600);
   });
 
   it('refuses to replace a certificate whose key is missing', async () => {

@@ -1,16 +1,17 @@
 // The filesystem Storage: one file per key under a root directory such as ./certs, readable by the
-// owner only. Writes are atomic and durable (temp file, fsync, rename, fsync of the directory), so
-// a crash leaves the old value or the new one. Locks follow certmagic: an exclusive lock file whose
-// mtime a heartbeat keeps fresh; a file nobody refreshes for LOCK_STALE_MS belongs to a dead holder
-// and is taken over. The store keeps two kinds of names for itself, the top-level "locks" folder
-// and names starting with ".tmp-"; keys using them are refused so neither is mistaken for data.
+// owner only (public values, such as the local CA's root certificate, by anyone). Writes are
+// atomic and durable (temp file, fsync, rename, fsync of the directory), so a crash leaves the old
+// value or the new one. Locks follow certmagic: an exclusive lock file whose mtime a heartbeat
+// keeps fresh; a file nobody refreshes for LOCK_STALE_MS belongs to a dead holder and is taken
+// over. The store keeps two kinds of names for itself, the top-level "locks" folder and names
+// starting with ".tmp-"; keys using them are refused so neither is mistaken for data.
 
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkKey, LockTimeoutError, StorageKeyError, type Lock, type Storage } from './storage.ts';
+import { checkKey, LockTimeoutError, StorageKeyError, type Lock, type PutOptions, type Storage } from './storage.ts';
 import { prepareFolder } from './fs-root.ts';
 
 /** A lock file whose mtime is older than this belongs to a holder that died. */
@@ -67,7 +68,7 @@ export class FsStorage implements Storage {
     }
   }
 
-  async put(key: string, value: Buffer | string): Promise<void> {
+  async put(key: string, value: Buffer | string, opts: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
     const dir = dirname(path);
     const made = await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -75,6 +76,8 @@ export class FsStorage implements Storage {
     const fh = await open(temp, 'wx', 0o600);
     try {
       try {
+        // chmod, unlike open's mode, is not cut by the umask (the systemd unit's UMask=0077)
+        if (opts.public) await fh.chmod(0o644);
         await fh.writeFile(value);
         await fh.sync();
       } finally {

@@ -10,9 +10,10 @@ export interface Storage {
   get(key: string): Promise<Buffer | undefined>;
   /**
    * Stores `value` atomically: a reader, or a process that crashed mid-write, sees the old value
-   * or the new one, never a mix. Values are readable by the owner only (mode 0600 on disk).
+   * or the new one, never a mix. Values are readable by the owner only (mode 0600 on disk), but
+   * for `public` ones.
    */
-  put(key: string, value: Buffer | string): Promise<void>;
+  put(key: string, value: Buffer | string, opts?: PutOptions): Promise<void>;
   /** Removes `key`; no error if it is absent. */
   delete(key: string): Promise<void>;
   /** Every key that starts with `prefix` (a folder path such as "acme/example.com/"), sorted. */
@@ -25,6 +26,11 @@ export interface Storage {
   lock(name: string, opts?: { waitMs?: number }): Promise<Lock>;
   /** Lets go of connections (a network store); the filesystem store holds none. */
   close?(): void;
+}
+
+export interface PutOptions {
+  /** Meant to be copied to others (the local CA's root certificate): mode 0644, whatever the umask. */
+  public?: boolean;
 }
 
 export interface Lock {
