@@ -8,6 +8,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
+import { clientAddress } from '../http/client-address.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
@@ -324,7 +325,7 @@ function bodyOf(trip: Trip): Buffer | Readable | null {
 }
 
 function clientOf(req: EdgeRequest): string {
-  return req.socket?.remoteAddress ?? '';
+  return clientAddress(req.socket) ?? '';
 }
 
 /** A route's inline pool: its `to` and settings, defaults filled in. */
