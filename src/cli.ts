@@ -58,6 +58,8 @@ One-liner options:
   --bind ADDR          address to listen on (default: all; repeat for more)
   --workers N|auto     worker processes (default 1: one process; auto: one per CPU core);
                        also overrides workers: in a config file
+  --max-body-size SIZE largest request body, e.g. 100MB; past it the client gets 413
+                       (default 10MiB; 0: no limit)
   --access-log WHERE   stdout, stderr, off or a file (default stdout)
   --log-format FMT     combined or json (default combined)
 
@@ -94,6 +96,7 @@ const OPTIONS = {
   'acme-ca-root': { type: 'string' },
   admin: { type: 'string' },
   workers: { type: 'string' },
+  'max-body-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -172,7 +175,7 @@ function load(values: { config?: string; workers?: string } & OneLinerFlags, com
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
+  const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin', 'max-body-size'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);

@@ -90,7 +90,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const chunked = length === undefined && (req.httpVersionMajor === 2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : h['transfer-encoding'] !== undefined);
     const hasBody = (length !== undefined && length !== '0') || chunked;
     if (hasBody && this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`, req);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size / --max-body-size)`, req);
       sendStatus(res, 413, { close: true });
       return;
     }
@@ -296,7 +296,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`, req);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size / --max-body-size)`, req);
       this.release(trip);
       sendStatus(res, 413, { close: true });
       req.destroy();
