@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { configFromFlags, DEFAULT_UPSTREAM, type OneLinerFlags } from './config/flags.ts';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
-import { certificateFileProblems, checkEnvironment } from './config/check.ts';
+import { certificateFileProblems, checkEnvironment, upstreamSocketProblems } from './config/check.ts';
 import { parseWorkersFlag, workerCount } from './config/ops-schema.ts';
 import { Supervisor, WorkerStartError } from './ops/supervisor.ts';
 import { ConfigError, formatProblem } from './config/errors.ts';
@@ -203,6 +203,8 @@ async function run(loaded: LoadedConfig): Promise<number> {
   // a site's own certificate files that cannot be served stop the start before anything listens
   const refused = (await certificateFileProblems(loaded)).filter((p) => p.severity === 'error');
   if (refused.length > 0) throw new ConfigError(refused);
+  // as edge check says it: the app may be started after edge, so a warning, not a refusal
+  for (const p of await upstreamSocketProblems(loaded)) process.stderr.write(`${formatProblem(p)}\n`);
   const opts = { source: loaded.files[0] ? displayName(loaded) : 'command line', version: VERSION, file: loaded.files[0] };
   const count = workerCount(loaded.config.workers);
   // workers: 1 stays one process, without a supervisor
