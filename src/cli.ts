@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { configFromFlags, DEFAULT_UPSTREAM, type OneLinerFlags } from './config/flags.ts';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
-import { certificateFileProblems, checkEnvironment } from './config/check.ts';
+import { certificateFileProblems, checkEnvironment, upstreamSocketProblems } from './config/check.ts';
 import { parseWorkersFlag, workerCount } from './config/ops-schema.ts';
 import { Supervisor, WorkerStartError } from './ops/supervisor.ts';
 import { ConfigError, formatProblem } from './config/errors.ts';
@@ -63,6 +63,8 @@ One-liner options:
   --bind ADDR          address to listen on (default: all; repeat for more)
   --workers N|auto     worker processes (default 1: one process; auto: one per CPU core);
                        also overrides workers: in a config file
+  --max-body-size SIZE largest request body, e.g. 100MB; past it the client gets 413
+                       (default 10MiB; 0: no limit)
   --access-log WHERE   stdout, stderr, off or a file (default stdout)
   --log-format FMT     combined or json (default combined)
 
@@ -100,6 +102,7 @@ const OPTIONS = {
   'acme-ca-root': { type: 'string' },
   admin: { type: 'string' },
   workers: { type: 'string' },
+  'max-body-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -180,7 +183,7 @@ function load(values: { config?: string; workers?: string } & OneLinerFlags, com
     if (!values.domain?.length) throw new UsageError('--domain is required: the name this site answers to, e.g. --domain example.com');
     return configFromFlags(values);
   }
-  const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin'] as const;
+  const flagsOnly = ['cache', 'lb', 'http-port', 'https-port', 'bind', 'access-log', 'log-format', 'tls', 'email', 'storage', 'acme-ca', 'acme-ca-root', 'admin', 'max-body-size'] as const;
   const stray = flagsOnly.find((f) => values[f] !== undefined);
   if (stray) throw new UsageError(`--${stray} goes with --domain; in a config file, set it there (edge check -c FILE explains the keys)`);
   const loaded = loadConfigFile(values.config ?? DEFAULT_CONFIG);
@@ -208,6 +211,8 @@ async function run(loaded: LoadedConfig): Promise<number> {
   // a site's own certificate files that cannot be served stop the start before anything listens
   const refused = (await certificateFileProblems(loaded)).filter((p) => p.severity === 'error');
   if (refused.length > 0) throw new ConfigError(refused);
+  // as edge check says it: the app may be started after edge, so a warning, not a refusal
+  for (const p of await upstreamSocketProblems(loaded)) process.stderr.write(`${formatProblem(p)}\n`);
   const opts = { source: loaded.files[0] ? displayName(loaded) : 'command line', version: VERSION, file: loaded.files[0] };
   const count = workerCount(loaded.config.workers);
   // workers: 1 stays one process, without a supervisor

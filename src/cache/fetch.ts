@@ -5,6 +5,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { clientAddress } from '../http/client-address.ts';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
@@ -93,11 +94,13 @@ export class Fetch implements CaptureSink {
     this.requestDirectives = requestDirectives;
     const socket = origin.socket as TLSSocket | undefined;
     this.request = new CacheRequest(origin.url ?? '/', upstreamHeaders(origin, stored), {
-      remoteAddress: socket?.remoteAddress,
+      remoteAddress: clientAddress(socket),
       encrypted: socket?.encrypted === true || origin.headers[':scheme'] === 'https',
       destroyed: false,
     });
     this.capture = new CaptureResponse(this.request, this);
+    // the balancing policies read the client of the trip (ip_hash)
+    this.capture.client = this.request.socket.remoteAddress ?? '';
     if (client) client.res.once('close', this.clientGone);
   }
 

@@ -1,7 +1,8 @@
 // The caches of one config: zones by name, shared by the routes that name them, and what they
 // show the outside: GET /cache and POST /cache/purge on the admin endpoint, and metrics samples.
 // One registry per config generation, beside its upstream pools; with no cached route it has no
-// zones, and GET /cache says so.
+// zones, and GET /cache says so. A reload carries over each zone whose settings did not change,
+// entries and counters with it (as nginx keeps its cache across reloads).
 
 import type { CacheConfig } from '../config/cache-schema.ts';
 import type { PoolsContext } from '../proxy/pools.ts';
@@ -11,15 +12,26 @@ import type { Zone } from './zone.ts';
 
 export class CacheRegistry {
   readonly zones = new Map<string, Zone>();
+  /** The previous generation's zones with the settings they were made with, for a reload to keep. */
+  private previous: ReadonlyMap<string, Zone> | undefined;
 
-  constructor(ctx: PoolsContext) {
+  constructor(ctx: PoolsContext, previous?: CacheRegistry) {
+    this.previous = previous?.zones;
     this.register(ctx);
+  }
+
+  /** Every route has its zone: the previous generation's unused zones may go (no chain of generations kept alive). */
+  built(): void {
+    this.previous = undefined;
   }
 
   zone(config: CacheConfig): Zone {
     let zone = this.zones.get(config.zone);
     if (!zone) {
-      zone = {
+      const settings = JSON.stringify(config);
+      const kept = this.previous?.get(config.zone);
+      zone = kept?.settings === settings ? kept : {
+        settings,
         name: config.zone,
         store: new MemoryStore(config.max_size, config.max_object_size),
         maxSize: config.max_size,

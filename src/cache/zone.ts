@@ -15,4 +15,6 @@ export interface Zone {
   store: CacheStore;
   maxSize: number;
   stats: ZoneStats;
+  /** The zone's cache settings as text: a reload keeps the zone when they are unchanged. */
+  settings: string;
 }

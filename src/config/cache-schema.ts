@@ -1,6 +1,6 @@
-// `cache:` on a route or a site: the HTTP cache in front of a proxied route. A site's cache
-// applies to each of its proxy routes that has none of its own, and routes naming the same zone
-// share one store.
+// `cache:` on a route or a site: the HTTP cache in front of a proxied route (on a "files, then
+// the app" route, in front of the app). A site's cache applies to each of its proxy routes that
+// has none of its own, and routes naming the same zone share one store.
 
 import * as z from 'zod';
 import { unknownKeyFields } from '../cache/key.ts';
@@ -55,17 +55,17 @@ export const cacheSchema = z.strictObject({
 export type CacheConfig = z.output<typeof cacheSchema> & { zone: string };
 
 
-/** A route's cache needs a proxy to sit in front of. */
+/** A route's cache needs a proxy to sit in front of (a static route's is its try_files fallback). */
 export function checkRouteCache(route: { cache?: unknown; proxy?: unknown; static?: unknown }, ctx: z.RefinementCtx): void {
-  if (route.cache !== undefined && (route.proxy === undefined || route.static !== undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cache applies to proxy routes (without static): put it on a route with proxy: { to: ... }' });
+  if (route.cache !== undefined && route.proxy === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cache applies to proxy routes: put it on a route with proxy: { to: ... }' });
   }
 }
 
 interface SiteLike {
   hosts: string[];
   cache?: z.output<typeof cacheSchema> | undefined;
-  routes: { match: string; proxy?: unknown; static?: unknown; cache?: z.output<typeof cacheSchema> | undefined }[];
+  routes: { match: string; proxy?: unknown; cache?: z.output<typeof cacheSchema> | undefined }[];
 }
 
 /** Gives each cache a zone name and hands the site's cache to its proxy routes that have none. */
@@ -73,7 +73,7 @@ export function applySiteCache<S extends SiteLike>(site: S): S {
   const host = site.hosts[0] ?? '';
   const shared = site.cache && { ...site.cache, zone: site.cache.zone ?? host };
   for (const route of site.routes) {
-    if (route.cache === undefined && shared && route.proxy !== undefined && route.static === undefined) route.cache = shared;
+    if (route.cache === undefined && shared && route.proxy !== undefined) route.cache = shared;
     else if (route.cache) route.cache = { ...route.cache, zone: route.cache.zone ?? `${host}${route.match}` };
   }
   return site;

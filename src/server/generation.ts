@@ -23,16 +23,21 @@ export class Generation {
   readonly inFlight = new InFlight();
   private readonly closers: (() => void)[] = [];
   private readonly upstreams: Upstreams;
+  /** The config's cache zones; the next generation keeps those whose settings are the same. */
+  readonly caches: CacheRegistry;
   private retired: Promise<boolean> | undefined;
 
-  /** `modules`: loadActions(config), awaited by whoever builds the generation. */
-  constructor(config: Config, logger: Logger, modules: ActionModules) {
+  /** `modules`: loadActions(config), awaited by whoever builds the generation; `previous`: the one it replaces. */
+  constructor(config: Config, logger: Logger, modules: ActionModules, previous?: Generation) {
     this.config = config;
     this.upstreams = new Upstreams(logger);
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
-    // pools (and their health state) and caches belong to the generation: a reload starts them afresh
-    const ctx: BuildContext = { ...registry, limits: config.limits, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: new CacheRegistry(registry), modules };
+    // pools (and their health state) belong to the generation: a reload starts them afresh; cache
+    // zones whose settings did not change are carried over (the old registry's close only forgets them)
+    this.caches = new CacheRegistry(registry, previous?.caches);
+    const ctx: BuildContext = { ...registry, limits: config.limits, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
+    this.caches.built();
   }
 
   /**

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { clientAddress } from '../http/client-address.ts';
 import type { Generation } from './generation.ts';
 import type { InFlight } from './in-flight.ts';
 import type { AccessLog } from '../ops/access-log.ts';
@@ -54,7 +55,7 @@ export class RequestHandler {
 
   readonly onRequest = (req: EdgeRequest, res: EdgeRes): void => {
     res.startedAt = performance.now();
-    res.client = req.socket.remoteAddress ?? '-';
+    res.client = clientAddress(req.socket) ?? '-';
     assignRequestId(req);
     const generation = this.current;
     this.all.enter();
@@ -126,7 +127,7 @@ export class RequestHandler {
     const done = (status: number, upstream: string): void => {
       if (logged) return;
       logged = true;
-      this.access?.log(req, req.socket.remoteAddress ?? '-', status, 0, startedAt, upstream);
+      this.access?.log(req, clientAddress(req.socket) ?? '-', status, 0, startedAt, upstream);
       this.scheme.metrics?.record(site, route, status, 0, (performance.now() - startedAt) / 1000);
     };
     const refused = refusal(req);
@@ -160,14 +161,14 @@ export class RequestHandler {
     const raw = socket as Duplex;
     raw.on('error', noop);
     const bytes = answerRaw(raw, 405, ALLOW);
-    this.access?.log(req, req.socket.remoteAddress ?? '-', 405, bytes, startedAt, '');
+    this.access?.log(req, clientAddress(req.socket) ?? '-', 405, bytes, startedAt, '');
     this.scheme.metrics?.record(UNMATCHED, UNMATCHED, 405, bytes, (performance.now() - startedAt) / 1000);
   };
 
   /** Node's HTTP/1.1 parser gave up on a connection: its answer, logged like any other. */
   readonly onClientError = (err: Error, socket: Duplex): void => {
     answerClientError(err, socket, (status, bytes) => {
-      this.access?.logUnparsed((socket as Socket).remoteAddress ?? '-', status, bytes);
+      this.access?.logUnparsed(clientAddress(socket as Socket) ?? '-', status, bytes);
       this.scheme.metrics?.record(UNMATCHED, UNMATCHED, status, bytes, 0);
     });
   };

@@ -90,7 +90,7 @@ export class Serving {
   async swap(config: Config): Promise<Generation> {
     const modules = await loadActions(config);
     const old = this.generation;
-    const next = new Generation(config, this.logger, modules);
+    const next = new Generation(config, this.logger, modules, old);
     this.generation = next;
     this.http.current = next;
     this.https.current = next;

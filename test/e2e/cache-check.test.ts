@@ -26,7 +26,7 @@ const BAD: { name: string; yaml: string; expected: string }[] = [
   {
     name: 'cache on a route without a proxy',
     yaml: `${ROUTE}      - respond: { body: hi }\n        cache: { max_size: 10MB }\n`,
-    expected: 'FILE:5:16: sites[0].routes[0].cache: cache applies to proxy routes (without static): put it on a route with proxy: { to: ... }',
+    expected: 'FILE:5:16: sites[0].routes[0].cache: cache applies to proxy routes: put it on a route with proxy: { to: ... }',
   },
   {
     name: 'unknown key field',
