@@ -12,7 +12,7 @@ import { Edge } from './server/edge.ts';
 import { ListenError } from './server/listeners.ts';
 import { certsCommand, CertsCommandError } from './ops/certs-command.ts';
 import { cacheCommand, CacheCommandError } from './ops/cache-command.ts';
-import { reloadCommand, ReloadCommandError } from './ops/reload-command.ts';
+import { reloadCommand, ReloadCommandError, reportRejected } from './ops/reload-command.ts';
 import { healthCommand, HealthCommandError } from './ops/health-command.ts';
 import { parseAdminAddress, type AdminTarget } from './ops/admin-address.ts';
 import { StorageFolderError } from './tls/storage/fs-root.ts';
@@ -133,7 +133,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'check':
         return await check(load(values, 'check'));
       case 'reload': {
-        const target = adminTarget(values, 'reload');
+        let target: AdminTarget;
+        try {
+          target = adminTarget(values, 'reload');
+        } catch (err) {
+          if (err instanceof ConfigError) await reportRejected(values.config ?? DEFAULT_CONFIG, values.admin);
+          throw err;
+        }
         return await reloadCommand(target, target.loaded ? values.config ?? DEFAULT_CONFIG : undefined, (text) => process.stdout.write(text));
       }
       case 'certs':
