@@ -10,6 +10,7 @@ const NEEDS = [
   ['pebble-challtestsrv', 'pebble'],
   ['redis-server', 'redis-server'],
   ['python3', 'python3'],
+  ['gunicorn', 'gunicorn'],
 ];
 
 const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
