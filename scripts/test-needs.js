@@ -17,6 +17,7 @@ const NEEDS = [
   ['nginx', 'nginx'],
   ['certbot', 'certbot'],
   ['systemd-notify', 'systemd'],
+  ['gunicorn', 'gunicorn'],
 ];
 
 // nginx lives in /usr/sbin, which a non-root PATH may leave out

@@ -32,6 +32,10 @@ const proxySchema = z.strictObject({
     read: duration('Longest silence while waiting for or reading the upstream response; past it the client gets 504.', '60s'),
   }).prefault({}).describe('Upstream timeouts.'),
   websocket: z.boolean().default(true).describe('Pass WebSocket upgrades through to the upstream. Default true.'),
+  buffering: z.strictObject({
+    request: z.boolean().default(true).describe('Receive the whole request body (memory, then a temp file) before the upstream request starts, so a slow upload never holds an app worker; false streams it as it arrives (nginx: proxy_request_buffering). Default true.'),
+    response: z.boolean().default(true).describe('Read the upstream response as fast as it comes, holding what the client has not taken yet (memory, then a temp file); false passes it at the client\'s pace (nginx: proxy_buffering). text/event-stream and X-Accel-Buffering: no responses always stream. Default true.'),
+  }).prefault({}).describe('Buffering between slow clients and the app.'),
 }).superRefine(checkProxyPool).describe('Reverse-proxy the request to an upstream (or a pool of them).');
 
 const redirectSchema = z.strictObject({
@@ -87,6 +91,12 @@ const limitsSchema = z.strictObject({
   keepalive_timeout: duration('How long an idle client connection is kept open.', '75s'),
 }).describe('Limits on what clients may send, on by default.');
 
+const bufferingSchema = z.strictObject({
+  temp_dir: z.string().min(1).optional()
+    .describe('Folder for request and response bodies past their memory buffers (created 0700; files are unlinked as soon as they are open). Default edge-buffers under the OS temp folder.'),
+  max_temp_file_size: size('Most of one response held in a temp file while the client is slower than the app; past it the app is read at the client\'s pace. 0 keeps responses in memory only (nginx: proxy_max_temp_file_size).', '1GiB'),
+}).describe('Where buffered bodies go.');
+
 const logSchema = z.strictObject({
   access: z.string().default('stdout').describe('Where access logs go: stdout, stderr, off, or a file path (reopened on SIGUSR1). Default stdout.'),
   format: z.enum(['combined', 'json'], { error: 'log format must be combined or json' }).default('combined')
@@ -114,6 +124,7 @@ export const configSchema = z.strictObject({
   storage: storageSchema,
   acme: acmeSchema.prefault({}),
   limits: limitsSchema.prefault({}),
+  buffering: bufferingSchema.prefault({}),
   log: logSchema.prefault({}),
   include: includeSchema,
   upstreams: upstreamsSchema,
@@ -131,5 +142,6 @@ export type Site = z.output<typeof siteSchema>;
 export type Route = z.output<typeof routeSchema>;
 export type ProxyConfig = z.output<typeof proxySchema>;
 export type Limits = z.output<typeof limitsSchema>;
+export type BufferingConfig = z.output<typeof bufferingSchema>;
 export type LogConfig = z.output<typeof logSchema>;
 export type AcmeConfig = z.output<typeof acmeSchema>;

@@ -1,12 +1,17 @@
 // One attempt of a proxied request on one upstream: the handler undici calls as the answer
 // arrives. The head goes to the proxy first (a fail_status answer may still be retried
-// elsewhere); then the body is written to the client's response chunk by chunk, the upstream
-// paused while the client is slower. No Node request or response object on the upstream side.
+// elsewhere); then the body is written to the client's response chunk by chunk. While the client
+// is slower, the rest goes to a ResponseBuffer (memory, then a temp file) so the upstream is read
+// at its own speed; an unbuffered response (SSE, X-Accel-Buffering: no, buffering off) pauses the
+// upstream instead. No Node request or response object on the upstream side.
 
 import type { Dispatcher } from 'undici';
 import { EdgeResponse, type EdgeRes } from '../server/response.ts';
 import { relayEarlyHints } from './early-hints.ts';
 import { responseHeaders } from './headers.ts';
+import { ResponseBuffer, type ResponseBuffering } from './response-buffer.ts';
+
+export type { ResponseBuffering };
 
 type Controller = Dispatcher.DispatchController;
 
@@ -29,6 +34,7 @@ export class AttemptAbandoned extends Error {
 }
 
 const ABANDONED = new AttemptAbandoned();
+const EVENT_STREAM = /^\s*text\/event-stream/i;
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly owner: AttemptOwner;
@@ -41,12 +47,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private over = false;
   /** Body bytes are counted as they pass when the head declared no length. */
   private counting = false;
+  /** The route buffers responses; cleared for one that must stream. */
+  private buffering: ResponseBuffering | undefined;
+  private buffer: ResponseBuffer | undefined;
 
-  constructor(owner: AttemptOwner, res: EdgeRes, method: string, tag: unknown) {
+  constructor(owner: AttemptOwner, res: EdgeRes, method: string, tag: unknown, buffering?: ResponseBuffering) {
     this.owner = owner;
     this.res = res;
     this.method = method;
     this.tag = tag;
+    this.buffering = buffering;
   }
 
   /** Stops the attempt (client gone, or its answer dropped); the owner hears nothing more of it. */
@@ -83,22 +93,33 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const length = headerValue(headers, 'content-length');
     if (length === undefined) this.counting = true;
     else if (this.method !== 'HEAD') res.bodyBytes = Number(length);
+    // events and anything the app asked to stream reach the client as they come (nginx's rules)
+    if (this.buffering && (headerValue(headers, 'x-accel-buffering')?.toLowerCase() === 'no' || EVENT_STREAM.test(headerValue(headers, 'content-type') ?? ''))) this.buffering = undefined;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.over) return;
     const res = this.res;
     if (this.counting) res.bodyBytes += chunk.length;
-    if (!res.write(chunk)) {
-      controller.pause();
-      res.once('drain', this.resume);
+    if (this.buffer) {
+      this.buffer.push(chunk);
+      return;
     }
+    if (res.write(chunk)) return;
+    if (this.buffering) {
+      this.buffer = new ResponseBuffer(res, this.upstream, this.buffering);
+      return;
+    }
+    controller.pause();
+    res.once('drain', this.resume);
   }
 
   onResponseEnd(): void {
     if (this.over) return;
     this.over = true;
-    this.res.end();
+    if (this.buffer) this.buffer.end();
+    else this.res.end();
+    // the upstream is done with this request, whatever is left for the client to take
     this.owner.onFinished(this);
   }
 
@@ -110,6 +131,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   private readonly resume = (): void => {
     if (!this.over) this.controller?.resume();
+  };
+
+  private readonly upstream = {
+    pause: (): void => {
+      if (!this.over) this.controller?.pause();
+    },
+    resume: this.resume,
   };
 }
 

@@ -2,6 +2,8 @@
 // undici (one attempt at a time, see attempt.ts) and relays the answer, with edge's header rules,
 // limits, timeouts and error pages. A failed attempt is retried on another upstream when the
 // rules in retry.ts allow it; with nothing available the client gets 503 with Retry-After at once.
+// With request buffering (the default) the whole body is received first (request-buffer.ts), so
+// a slow client never holds an upstream worker and every attempt can send it again.
 // WebSocket upgrades go through http-proxy-3.
 
 import type { Http2ServerRequest } from 'node:http2';
@@ -22,7 +24,9 @@ import type { PickRequest } from './policies/policy.ts';
 import { holdBody, type HeldBody } from './replay.ts';
 import { IDEMPOTENT, mayRetry } from './retry.ts';
 import { resolvePool } from '../config/runtime.ts';
-import { Attempt, type AttemptOwner } from './attempt.ts';
+import { Attempt, type AttemptOwner, type ResponseBuffering } from './attempt.ts';
+import { readBody, type RequestSpool, type SpooledBody, type TempFiles } from './spool.ts';
+import { bufferBody } from './request-buffer.ts';
 import { forwardUpgrade, type Upstreams } from './upstream.ts';
 
 export interface ProxyContext {
@@ -30,6 +34,9 @@ export interface ProxyContext {
   logger: Logger;
   upstreams: Upstreams;
   pools: Pools;
+  /** The temp folder for buffered bodies, and how much of a response it may hold. */
+  temp: TempFiles;
+  maxTempFileSize: number;
 }
 
 interface Failure {
@@ -45,6 +52,9 @@ interface Trip extends PickRequest {
   body: HeldBody | undefined;
   /** The held body as one Buffer, made once for every attempt that sends it. */
   whole: Buffer | undefined;
+  /** With request buffering: the body being received, then all of it. */
+  spool: RequestSpool | undefined;
+  spooled: SpooledBody | undefined;
   tried: Member[];
   /** The upstream now serving it, until it answers in full or fails. */
   current: Member | undefined;
@@ -66,8 +76,14 @@ export class ProxyHandler implements Action, AttemptOwner {
   private readonly connectTimeout: number;
   private readonly websocket: boolean;
   private readonly logger: Logger;
+  private readonly bufferRequests: boolean;
+  private readonly temp: TempFiles;
+  private readonly responseBuffering: ResponseBuffering | undefined;
 
   constructor(route: Route, config: ProxyConfig, ctx: ProxyContext) {
+    this.bufferRequests = config.buffering.request;
+    this.temp = ctx.temp;
+    this.responseBuffering = config.buffering.response ? { temp: ctx.temp, maxFile: ctx.maxTempFileSize, logger: ctx.logger } : undefined;
     this.maxBody = route.max_body_size ?? ctx.limits.max_body_size;
     this.bodyTimeout = ctx.limits.body_timeout;
     this.readTimeout = config.timeouts.read;
@@ -94,12 +110,13 @@ export class ProxyHandler implements Action, AttemptOwner {
       sendStatus(res, 413, { close: true });
       return;
     }
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
+    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, spool: undefined, spooled: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
     res.proxyTrip = trip;
     res.once('close', () => {
       // answered, or the client went away: nothing more goes upstream (an attempt under way stops)
       trip.closed = true;
       this.release(trip);
+      trip.spool?.release();
     });
     let limiter: BodyLimit | undefined;
     if (hasBody) {
@@ -115,6 +132,15 @@ export class ProxyHandler implements Action, AttemptOwner {
       return;
     }
     const source: Readable = limiter ?? (req as Readable);
+    if (this.bufferRequests) {
+      trip.spool = bufferBody(source, this.temp, (err) => this.spoolFailed(trip, err), (body) => {
+        trip.spooled = body;
+        // the client's framing is gone: the upstream gets the body whole, with its length
+        h['content-length'] = String(body.length);
+        if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
+      });
+      return;
+    }
     holdBody(source, length === undefined ? undefined : Number(length), this.pool.config.retry_body_limit, (body) => {
       trip.body = body;
       if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
@@ -176,7 +202,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     trip.current = member;
     this.pool.begin(member);
     res.upstream = member.name;
-    const attempt = new Attempt(this, res, req.method!, trip);
+    const attempt = new Attempt(this, res, req.method!, trip, this.responseBuffering);
     trip.attempt = attempt;
     this.upstreams.pool(member.address, this.connectTimeout).dispatch({
       path: req.url!,
@@ -272,7 +298,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     return mayRetry({
       method: trip.req.method!,
       code,
-      replayable: trip.body === undefined || 'chunks' in trip.body,
+      replayable: replayable(trip),
       headersSent: trip.res.headersSent,
       retried: trip.tried.length - 1,
       retries: config.retries,
@@ -289,7 +315,7 @@ export class ProxyHandler implements Action, AttemptOwner {
    */
   private staleConnection(err: NodeJS.ErrnoException, trip: Trip): boolean {
     return !trip.resent && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-      && IDEMPOTENT.has(trip.req.method!) && (trip.body === undefined || 'chunks' in trip.body);
+      && IDEMPOTENT.has(trip.req.method!) && replayable(trip);
   }
 
   private limitBody(trip: Trip): BodyLimit {
@@ -305,6 +331,17 @@ export class ProxyHandler implements Action, AttemptOwner {
     return limiter;
   }
 
+  /** The temp folder failed the body (full, not writable): the upstream never sees the request. */
+  private spoolFailed(trip: Trip, err: Error): void {
+    const { req, res } = trip;
+    trip.spool?.release();
+    if (trip.closed || res.headersSent || res.destroyed) return;
+    this.logger.error(`507 ${req.method} ${req.url} on ${requestHost(req)}: the request body could not be buffered: ${err.message}`, req);
+    sendStatus(res, 507, { close: true });
+    if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
+    else req.socket.destroySoon();
+  }
+
   private bodyIdle(trip: Trip): void {
     const { req, res } = trip;
     this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`, req);
@@ -318,10 +355,18 @@ export class ProxyHandler implements Action, AttemptOwner {
 
 /** What the attempt sends: nothing, the held body (one Buffer for every attempt), or the stream. */
 function bodyOf(trip: Trip): Buffer | Readable | null {
+  if (trip.spooled) return readBody(trip.spooled);
   const body = trip.body;
   if (body === undefined) return null;
   if ('stream' in body) return body.stream;
   return (trip.whole ??= Buffer.concat(body.chunks));
+}
+
+/** Whether the body (if any) can be sent again: buffered whole, in memory or a temp file. */
+function replayable(trip: Trip): boolean {
+  if (trip.spooled !== undefined) return true;
+  if (trip.spool !== undefined) return false;
+  return trip.body === undefined || 'chunks' in trip.body;
 }
 
 function clientOf(req: EdgeRequest): string {

@@ -13,12 +13,16 @@ import type { CacheConfig } from '../config/cache-schema.ts';
 import { ProxyHandler } from '../proxy/forward.ts';
 import type { Pools } from '../proxy/pools.ts';
 import type { Upstreams } from '../proxy/upstream.ts';
+import type { TempFiles } from '../proxy/spool.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 
 export interface BuildContext {
   limits: Limits;
   logger: Logger;
   upstreams: Upstreams;
+  /** The temp folder for buffered bodies, and how much of a response it may hold. */
+  temp: TempFiles;
+  maxTempFileSize: number;
   /** The config's upstream pools, named and inline, with their shared state. */
   pools: Pools;
   /** The config's cache zones, shared by the routes that name them. */

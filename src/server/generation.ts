@@ -2,6 +2,8 @@
 // and metric sources those actions contribute, and their cleanup. A reload builds a new generation
 // and retires the old one once the requests and WebSockets that started on it are done.
 
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { AdminRoute } from '../ops/admin.ts';
 import type { Logger } from '../ops/log.ts';
@@ -9,6 +11,7 @@ import type { MetricSource } from '../ops/metric-sample.ts';
 import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
 import { Upstreams } from '../proxy/upstream.ts';
+import { tempFiles } from '../proxy/spool.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
@@ -35,7 +38,9 @@ export class Generation {
     // pools (and their health state) belong to the generation: a reload starts them afresh; cache
     // zones whose settings did not change are carried over (the old registry's close only forgets them)
     this.caches = new CacheRegistry(registry, previous?.caches);
-    const ctx: BuildContext = { ...registry, limits: config.limits, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
+    const temp = tempFiles(config.buffering.temp_dir ?? join(tmpdir(), 'edge-buffers'));
+    this.metrics.push(() => temp.samples());
+    const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
     this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
     this.caches.built();
   }

@@ -179,13 +179,12 @@ sites:
     assert.match(reply, /^HTTP\/1.1 408 /);
   });
 
-  it('408 when a body stalls longer than body_timeout, and the upstream request is dropped', async () => {
+  it('408 when a body stalls longer than body_timeout, and the upstream never sees the request', async () => {
     const before = up.requests.length;
-    // over retry_body_limit (64KiB), so the body streams to the upstream instead of being held
+    // request buffering: nothing goes upstream before the whole body is in
     const reply = await rawExchange(edge.port, 'POST /big/x HTTP/1.1\r\nHost: test.example\r\nContent-Length: 100000\r\n\r\nonly-part', { keepOpenMs: 0 });
     assert.match(reply, /^HTTP\/1.1 408 /);
-    const upstreamReq = up.requests[before]!;
-    await waitFor(() => upstreamReq.destroyed, 'upstream request closed');
+    assert.equal(up.requests.length, before);
   });
 });
 

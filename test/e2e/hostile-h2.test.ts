@@ -114,6 +114,9 @@ sites:
   - hosts: [localhost]
     tls: internal
     routes:
+      # the uploads cut midway test the streamed path; buffered ones never reach the app (buffering.test.ts)
+      - match: "~^/(streamed|sized|h1-upload)$"
+        proxy: { to: ${up.address}, buffering: { request: false } }
       - proxy: { to: ${up.address} }
 `);
     edge = await startEdge(['run', '-c', file], { port: http });

@@ -120,6 +120,8 @@ async function startRig(opts: { workers?: number } = {}): Promise<Rig> {
   const routes = `
     routes:
       - { match: /plain/, proxy: { to: ${plainApp.address} } }
+      # uploads cut midway test the streamed path (a buffered one never reaches the app: buffering.test.ts)
+      - { match: /upload, proxy: { to: ${app.address}, buffering: { request: false } } }
       - proxy: { to: ${app.address} }`;
   const { file } = writeConfig(`
 http_port: ${http}

@@ -1,0 +1,209 @@
+// Response buffering: what the upstream sends while the client is slower goes to memory up to a
+// bound, then to a temp file up to buffering.max_temp_file_size, and is written to the client as
+// it takes it. The upstream (a Gunicorn sync worker) is read at its own speed and is free once it
+// has sent its answer; only past the file's limit, or without a usable temp folder past the memory
+// bound, is it paused as an unbuffered response would be.
+
+import type { FileHandle } from 'node:fs/promises';
+import type { Logger } from '../ops/log.ts';
+import type { EdgeRes } from '../server/response.ts';
+import type { TempFiles } from './spool.ts';
+
+/** Bytes kept in memory per response before the temp file (nginx: 8 x 4k-8k proxy_buffers). */
+export const RESPONSE_MEMORY = 256 * 1024;
+const READ_SIZE = 64 * 1024;
+
+export interface ResponseBuffering {
+  temp: TempFiles;
+  /** Most bytes a response may have in its temp file; 0 keeps responses in memory only. */
+  maxFile: number;
+  logger: Logger;
+}
+
+export interface Upstream {
+  pause(): void;
+  resume(): void;
+}
+
+export class ResponseBuffer {
+  private readonly res: EdgeRes;
+  private readonly upstream: Upstream;
+  private readonly opts: ResponseBuffering;
+  private memory: Buffer[] = [];
+  private memoryBytes = 0;
+  private file: FileHandle | undefined;
+  /** No temp file for this response: not allowed, or the folder failed. */
+  private noFile: boolean;
+  private opening = false;
+  /** Chunks on their way to the file, in order. */
+  private toWrite: Buffer[] = [];
+  private toWriteBytes = 0;
+  private writing = false;
+  private reading = false;
+  private writePos = 0;
+  private readPos = 0;
+  /** The client's response said to wait for 'drain'. */
+  private blocked = true;
+  private paused = false;
+  private ended = false;
+  private closed = false;
+
+  /** Made when the client's response has just refused a write (write() returned false). */
+  constructor(res: EdgeRes, upstream: Upstream, opts: ResponseBuffering) {
+    this.res = res;
+    this.upstream = upstream;
+    this.opts = opts;
+    this.noFile = opts.maxFile <= 0;
+    res.on('drain', this.onDrain);
+    res.once('close', this.dispose);
+  }
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    const fileInUse = this.opening || this.file !== undefined && (this.writePos > this.readPos || this.toWriteBytes > 0);
+    if (this.noFile || (!fileInUse && this.memoryBytes + chunk.length <= RESPONSE_MEMORY)) {
+      this.memory.push(chunk);
+      this.memoryBytes += chunk.length;
+    } else {
+      this.toWrite.push(chunk);
+      this.toWriteBytes += chunk.length;
+      void this.writeOut();
+    }
+    if (!this.blocked) this.pump();
+    this.throttle();
+  }
+
+  /** The upstream sent all of it: the client's response ends once the buffer is drained. */
+  end(): void {
+    this.ended = true;
+    if (!this.blocked) this.pump();
+  }
+
+  private readonly onDrain = (): void => {
+    this.blocked = false;
+    this.pump();
+  };
+
+  private pump(): void {
+    while (!this.blocked && !this.closed) {
+      const chunk = this.memory.shift();
+      if (chunk === undefined) break;
+      this.memoryBytes -= chunk.length;
+      if (!this.res.write(chunk)) this.blocked = true;
+    }
+    if (this.blocked || this.closed) return this.throttle();
+    if (this.file && this.readPos < this.writePos) return void this.readIn();
+    if (this.toWriteBytes > 0 || this.opening) return;
+    if (this.ended) {
+      this.res.end();
+      this.dispose();
+      return;
+    }
+    this.throttle();
+  }
+
+  /** Pauses the upstream while the buffer is at its bounds, resumes it once there is room. */
+  private throttle(): void {
+    if (this.closed) return;
+    const full = this.noFile
+      ? this.memoryBytes >= RESPONSE_MEMORY
+      : this.toWriteBytes >= RESPONSE_MEMORY || this.writePos - this.readPos + this.toWriteBytes >= this.opts.maxFile;
+    if (full && !this.paused) this.upstream.pause();
+    else if (!full && this.paused) this.upstream.resume();
+    this.paused = full;
+  }
+
+  private async writeOut(): Promise<void> {
+    if (this.writing || this.closed) return;
+    this.writing = true;
+    try {
+      if (!this.file) {
+        this.opening = true;
+        const file = await this.opts.temp.open();
+        this.opening = false;
+        if (this.closed) return void file.close().catch(noop);
+        this.file = file;
+        this.opts.temp.responsesSpooled++;
+      }
+      while (this.toWrite.length > 0 && !this.closed) {
+        const chunk = this.toWrite[0]!;
+        await this.file.write(chunk, 0, chunk.length, this.writePos);
+        this.toWrite.shift();
+        this.toWriteBytes -= chunk.length;
+        this.writePos += chunk.length;
+        this.opts.temp.inUse += chunk.length;
+        this.opts.temp.responseBytesSpooled += chunk.length;
+        if (!this.blocked && !this.reading) this.pump();
+      }
+    } catch (err) {
+      this.fileFailed(err as Error);
+    } finally {
+      this.opening = false;
+      this.writing = false;
+    }
+    if (!this.blocked && !this.closed) this.pump();
+    this.throttle();
+  }
+
+  private async readIn(): Promise<void> {
+    if (this.reading || !this.file) return;
+    this.reading = true;
+    const size = Math.min(READ_SIZE, this.writePos - this.readPos);
+    let chunk: Buffer;
+    try {
+      const { bytesRead, buffer } = await this.file.read(Buffer.allocUnsafe(size), 0, size, this.readPos);
+      chunk = bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+      if (bytesRead === 0) throw new Error('temp file shorter than written');
+    } catch (err) {
+      this.reading = false;
+      // what is in the file cannot be sent: the response cannot be completed
+      if (!this.closed) this.opts.logger.error(`response buffer: reading the temp file failed (${(err as Error).message}): response cut`);
+      this.res.destroy();
+      return;
+    } finally {
+      this.reading = false;
+    }
+    if (this.closed) return;
+    this.readPos += chunk.length;
+    if (this.readPos === this.writePos && this.toWriteBytes === 0 && !this.writing) {
+      // all read: the file starts over, so its size is what the client is behind by
+      this.opts.temp.inUse -= this.writePos;
+      this.readPos = this.writePos = 0;
+    }
+    if (!this.res.write(chunk)) this.blocked = true;
+    this.pump();
+  }
+
+  /** The temp folder failed this response: from here it is buffered in memory only, with pauses. */
+  private fileFailed(err: Error): void {
+    if (this.closed) return;
+    if (this.writePos > this.readPos) {
+      // part of the body is in a file that no longer takes the rest: it cannot be sent in order
+      this.opts.logger.error(`response buffer: ${err.message}; response cut`);
+      this.res.destroy();
+      return;
+    }
+    this.opts.logger.error(`response buffer: ${err.message}; this response goes on unbuffered past ${RESPONSE_MEMORY} bytes`);
+    this.noFile = true;
+    this.memory.push(...this.toWrite);
+    this.memoryBytes += this.toWriteBytes;
+    this.toWrite = [];
+    this.toWriteBytes = 0;
+  }
+
+  private readonly dispose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.res.off('drain', this.onDrain);
+    this.res.off('close', this.dispose);
+    this.memory = [];
+    this.toWrite = [];
+    this.opts.temp.inUse -= this.writePos;
+    this.writePos = this.readPos = 0;
+    const file = this.file;
+    this.file = undefined;
+    if (file) void file.close().catch(noop);
+  };
+}
+
+function noop(): void {}
