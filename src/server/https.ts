@@ -13,6 +13,7 @@ import { UnknownServerNameError, type CertificateTable } from '../tls/sni.ts';
 import type { RequestHandler } from './handler.ts';
 import { h2HeadSettings } from './h2-head.ts';
 import { EdgeH2Response, EdgeResponse } from './response.ts';
+import { keepHalfOpen } from './listeners.ts';
 
 type SniCallback = (err: Error | null, ctx?: SecureContext) => void;
 
@@ -48,6 +49,7 @@ export class HttpsListener {
       Http2ServerResponse: EdgeH2Response,
       ...http1Options(limits),
     }, handler.onRequest);
+    keepHalfOpen(this.secure);
     this.secure.on('upgrade', handler.onUpgrade);
     // both for HTTP/1.1 (a socket) and HTTP/2 (a response) CONNECTs; without it Node answers
     // HTTP/2 ones itself, unlogged

@@ -34,6 +34,7 @@ export function createHttpServer(limits: Limits, handler: RequestHandler): Serve
     // only WebSocket upgrades leave the request path; anything else (h2c) is served as plain HTTP/1.1
     shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
   }, handler.onRequest);
+  keepHalfOpen(server);
   server.on('upgrade', handler.onUpgrade);
   server.on('connect', handler.onConnect);
   server.on('clientError', handler.onClientError);
@@ -58,4 +59,14 @@ export function listen(server: TcpServer, port: number, host: string | undefined
       resolve();
     });
   });
+}
+
+/**
+ * A client may send its request and then close its side (shutdown(SHUT_WR), `nc -N`, some
+ * scripts): the request is whole and still owed its answer, as nginx gives it. Node's server
+ * otherwise aborts the request at that end of input (the proxy saw the client gone, logged 499,
+ * answered nothing). The connection closes once the answer is sent.
+ */
+export function keepHalfOpen(server: object): void {
+  (server as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 }

@@ -108,6 +108,15 @@ sites:
     await up.close();
   });
 
+  it('a client that closes its side after a whole request still gets the answer (proxied and with a body)', async () => {
+    const get = await exchange(edge.port, 'GET /half-get HTTP/1.1\r\nHost: test.example\r\n\r\n', { half: true });
+    assert.match(get, /^HTTP\/1\.1 200 /);
+    assert.match(get, /"url":"\/half-get"/);
+    const post = await exchange(edge.port, 'POST /half-post HTTP/1.1\r\nHost: test.example\r\nContent-Length: 5\r\n\r\nhello', { half: true });
+    assert.match(post, /^HTTP\/1\.1 200 /);
+    await waitFor(() => /"POST \/half-post HTTP\/1.1" 200 /.test(edge.stdout()), 'the access line of /half-post');
+  });
+
   it('two Host headers get 400 and reach no upstream', async () => {
     const seen = up.requests.length;
     const from = edge.stdout().length;
