@@ -70,7 +70,7 @@ test('the classic Gunicorn block: port, names, a Unix-socket proxy, proxy_params
   assert.match(yaml, /hosts: \[app\.example\.com, www\.app\.example\.com\]/);
   assert.match(yaml, /to: unix:\/run\/app\/gunicorn\.sock/);
   assert.match(yaml, new RegExp(`http_port: ${port}   # nginx: 6060`));
-  assert.match(stderr, /sites-enabled\/app:8: proxy_buffering off: edge streams responses unbuffered already, dropped/);
+  assert.match(stderr, /sites-enabled\/app:8: proxy_buffering off: edge buffers responses by default \(memory, then a temp file\); for off, set proxy: \{ buffering: \{ response: false \} \} on the route, dropped/);
   assert.match(stderr, /sites-enabled\/app:4: access_log \/var\/log\/nginx\/app\.log: edge has one access log/);
   assert.match(stderr, /proxy_params:1: proxy_set_header Host \$http_host: edge passes the client's Host already, dropped/);
   assertNotesInOutput(stderr, yaml);

@@ -37,6 +37,7 @@ describe('loadConfigFile', () => {
         body_timeout: 60_000,
         keepalive_timeout: 75_000,
       },
+      buffering: { max_temp_file_size: 1024 * 1024 * 1024 },
       log: { access: 'stdout', format: 'combined', error: 'stderr' },
       include: [],
       upstreams: {},
@@ -48,6 +49,7 @@ describe('loadConfigFile', () => {
             to: [{ address: { kind: 'tcp', host: '127.0.0.1', port: 3000, name: '127.0.0.1:3000' }, weight: 1, max_conns: 0, backup: false }],
             timeouts: { connect: 5000, read: 60_000 },
             websocket: true,
+            buffering: { request: true, response: true },
           },
         }],
         tls: 'auto',
@@ -106,6 +108,7 @@ sites:
           { address: { kind: 'unix', path: '/run/app.sock', name: 'unix:/run/app.sock' }, weight: 1, max_conns: 0, backup: false },
         ],
         timeouts: { connect: 5000, read: 120_000 },
+        buffering: { request: true, response: true },
         websocket: false,
       },
     });
