@@ -1,6 +1,8 @@
-// Guards on request bodies the proxy streams: a size cap for bodies without Content-Length, an
-// idle timeout while a body is arriving, and an abort that never passes for the body's end.
+// Guards on the requests the proxy serves: a size cap for bodies without Content-Length, an idle
+// timeout while a body is arriving, an abort that never passes for the body's end, and the
+// client's FIN taken as leaving while the app has not answered.
 
+import { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Http2ServerRequest } from 'node:http2';
 import type { EdgeRequest } from '../server/response.ts';
@@ -39,6 +41,25 @@ export function failOnAbort(req: EdgeRequest): void {
 }
 
 function noop(): void {}
+
+/**
+ * The client's FIN while edge still waits on the app means the client has left (its end of the
+ * connection is shut: close() and shutdown(SHUT_WR) look alike until edge writes), so the socket
+ * is closed and whoever watches the response's 'close' frees the upstream request at once, as
+ * nginx does with proxy_ignore_client_abort off and Caddy does. Once the answer has begun, a
+ * half-closed client still reads it to the end. A FIN already in before the request was handled
+ * is the half-close idiom (`nc -N`): that request is answered. The cache's own request has no
+ * client socket (its fetch outlives a client that leaves, as nginx's cacheable requests do).
+ */
+export function leaveOnClientEnd(req: EdgeRequest, res: { headersSent: boolean; once(event: 'close', fn: () => void): unknown }): void {
+  const socket = req.socket;
+  if (req.httpVersionMajor === 2 || !(socket instanceof Socket) || socket.readableEnded) return;
+  const onEnd = (): void => {
+    if (!res.headersSent) socket.destroy();
+  };
+  socket.once('end', onEnd);
+  res.once('close', () => socket.off('end', onEnd));
+}
 
 /** Passes a chunked body through, failing with BodyTooLargeError once it passes `limit` bytes. */
 export class BodyLimit extends Transform {

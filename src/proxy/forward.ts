@@ -17,7 +17,7 @@ import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.
 import { rawStatus, sendStatus } from '../server/status.ts';
 import { prepareRequestHeaders, upstreamRequestHeaders } from './headers.ts';
 import { classify, upstreamError } from './errors.ts';
-import { BodyLimit, failOnAbort, watchBodyIdle } from './body.ts';
+import { BodyLimit, failOnAbort, leaveOnClientEnd, watchBodyIdle } from './body.ts';
 import type { Member, Pool } from './pool.ts';
 import type { Pools } from './pools.ts';
 import type { PickRequest } from './policies/policy.ts';
@@ -118,6 +118,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       this.release(trip);
       trip.spool?.release();
     });
+    leaveOnClientEnd(req, res);
     let limiter: BodyLimit | undefined;
     if (hasBody) {
       res.cancelUpstream = () => this.release(trip);

@@ -63,9 +63,10 @@ export function listen(server: TcpServer, port: number, host: string | undefined
 
 /**
  * A client may send its request and then close its side (shutdown(SHUT_WR), `nc -N`, some
- * scripts): the request is whole and still owed its answer, as nginx gives it. Node's server
- * otherwise aborts the request at that end of input (the proxy saw the client gone, logged 499,
- * answered nothing). The connection closes once the answer is sent.
+ * scripts): what edge answers itself (files, redirects, cached responses) is still owed, as nginx
+ * gives it. Node's server otherwise aborts the request at that end of input. The proxy decides
+ * for itself (src/proxy/body.ts: a FIN while the app has not answered is the client leaving). The
+ * connection closes once the answer is sent.
  */
 export function keepHalfOpen(server: object): void {
   (server as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;

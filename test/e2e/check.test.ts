@@ -36,7 +36,7 @@ const BAD: BadConfig[] = [
   {
     name: 'unknown key with no near match lists the known keys',
     yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          tls: true\n`,
-    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "tls", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, timeouts, websocket'],
+    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "tls", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, timeouts, websocket, buffering'],
   },
   {
     name: 'wrong type',

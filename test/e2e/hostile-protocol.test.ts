@@ -90,6 +90,7 @@ describe('protocol answers over HTTP/1.1', () => {
     up = await startUpstream(echo);
     const port = await freePort();
     admin = await freePort();
+    const root = writeTree({ 'page.html': '<p>from disk</p>' });
     const { file } = writeConfig(`
 http_port: ${port}
 bind: 127.0.0.1
@@ -99,6 +100,8 @@ sites:
   - hosts: [test.example]
     tls: off
     routes:
+      - match: /files/
+        static: { root: ${root} }
       - proxy: { to: ${up.address} }
 `);
     edge = await startEdge(['run', '-c', file], { port });
@@ -108,13 +111,11 @@ sites:
     await up.close();
   });
 
-  it('a client that closes its side after a whole request still gets the answer (proxied and with a body)', async () => {
-    const get = await exchange(edge.port, 'GET /half-get HTTP/1.1\r\nHost: test.example\r\n\r\n', { half: true });
-    assert.match(get, /^HTTP\/1\.1 200 /);
-    assert.match(get, /"url":"\/half-get"/);
-    const post = await exchange(edge.port, 'POST /half-post HTTP/1.1\r\nHost: test.example\r\nContent-Length: 5\r\n\r\nhello', { half: true });
-    assert.match(post, /^HTTP\/1\.1 200 /);
-    await waitFor(() => /"POST \/half-post HTTP\/1.1" 200 /.test(edge.stdout()), 'the access line of /half-post');
+  it('a client that closes its side after a whole request still gets what edge answers itself', async () => {
+    // a FIN while the app has not answered is the client leaving (test/e2e/errors.test.ts)
+    const reply = await exchange(edge.port, 'GET /files/page.html HTTP/1.1\r\nHost: test.example\r\n\r\n', { half: true });
+    assert.match(reply, /^HTTP\/1\.1 200 /);
+    assert.match(reply, /\r\n\r\n<p>from disk<\/p>$/);
   });
 
   it('two Host headers get 400 and reach no upstream', async () => {
