@@ -84,6 +84,8 @@ test('certbot --nginx, then edge import: edge serves certbot\'s certificate and 
   const imported = await runEdge(['import', 'nginx', join(nginxDir, 'nginx.conf'), '-o', out, '--storage', storage, '--acme-ca-root', pebble.listenerRootFile, '--http-port', String(httpPort)], { cwd: dir });
   assert.equal(imported.code, 0, imported.stderr);
   const yaml = readFileSync(out, 'utf8');
+  // what a user sees: the notes on stderr and the config written
+  t.diagnostic(`edge import of the certbot-edited config:\n${imported.stderr}\n${yaml}`);
   assert.match(imported.stderr, /sites-enabled\/shop:\d+: server shop\.edge-import\.net: redirects plain HTTP to HTTPS, which edge does by itself \(https_redirect: a 308\), dropped/);
   assert.doesNotMatch(yaml, /https_redirect: false/);
   assert.match(imported.stderr, new RegExp(`certbot: ${NAME.replaceAll('.', '\\.')}: certbot's ${NAME.replaceAll('.', '\\.')} certificate \\(serial ${certbotCert.serialNumber}`));
