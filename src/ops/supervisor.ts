@@ -1,8 +1,9 @@
-// The supervisor (primary process) of `workers: N`: forks the workers that own the listeners
-// (node:cluster with SCHED_NONE, so the kernel spreads connections), owns what must exist once per
-// host (the certificate manager with its single ACME client, the admin endpoint, config loading
-// and reload), relays certificates and challenge answers to every worker, replaces a worker that
-// dies with growing delays, and says so loudly when they keep dying.
+// The supervisor (primary process) of `workers: N`, the front of the instance core
+// (src/ops/instance-core.ts, which owns the certificate manager with its single ACME client, the
+// admin endpoint, config loading and reload): forks the workers that own the listeners
+// (node:cluster with SCHED_NONE, so the kernel spreads connections), relays certificates and
+// challenge answers to every worker, asks them for metrics and admin answers, replaces a worker
+// that dies with growing delays, and says so loudly when they keep dying.
 //
 // Reload: the supervisor validates the file, then every worker swaps config in place (new
 // requests on the new routes, requests and WebSockets under way finish on the old ones). Chosen
@@ -11,35 +12,23 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { isIP } from 'node:net';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
-import { restartNeeded } from '../config/reload-plan.ts';
 import { Router } from '../server/router.ts';
-import { banner } from '../server/banner.ts';
+import type { BannerFacts } from '../server/banner.ts';
 import type { ServedCertificate } from '../tls/context.ts';
 import type { Certificates } from '../tls/setup.ts';
-import { usesAcme, usesTls } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
-import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts';
-import { openAdmin } from './admin-address.ts';
+import type { AdminAnswer, AdminRoute, HealthReport } from './admin.ts';
 import { restartPlan, LOOP_DEATHS, LOOP_WINDOW_MS } from './backoff.ts';
-import { certificateMetrics } from './cert-metrics.ts';
+import { InstanceCore, type Front, type InstanceOptions } from './instance-core.ts';
 import { ignoreSendError, Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
-import { Logger } from './log.ts';
-import { notifyReady } from './notify.ts';
+import type { Logger } from './log.ts';
 import type { MetricSample } from './metric-sample.ts';
-import { CONTENT_TYPE, metricsText, RequestMetrics, sampleFamilies, type MetricFamily } from './metrics.ts';
+import { RequestMetrics, type MetricFamily } from './metrics.ts';
 import { RelayChallenges } from './relay-challenges.ts';
-import { Reloader } from './reload.ts';
-import { storageLabel } from '../tls/storage/open.ts';
-import { checkStorage } from './storage-check.ts';
-import { LogSink } from './sink.ts';
 
-export interface SupervisorOptions {
-  source: string;
-  version: string;
-  file?: string;
+export interface SupervisorOptions extends InstanceOptions {
   count: number;
 }
 
@@ -58,86 +47,81 @@ interface Slot {
   routes: AdminRouteKey[];
 }
 
-export class Supervisor {
-  config: Config;
-  readonly logger: Logger;
-  readonly reloader: Reloader;
-  private readonly opts: SupervisorOptions;
+export class Supervisor implements Front {
+  private config: Config;
+  private readonly logger: Logger;
+  private readonly count: number;
   private readonly slots = new Map<number, Slot>();
   private readonly installed = new Map<string, ToWorker & { t: 'cert' }>();
-  private readonly challenges: RelayChallenges;
-  private certificates: Certificates | undefined;
+  private readonly challenges = new RelayChallenges((m) => this.broadcast(m));
+  private onDemand: Certificates['onDemand'];
   private readonly ownMetrics = new RequestMetrics();
   private covers: Router<null>;
-  private admin: Server | undefined;
-  private adminLine = 'off';
   private restarts = 0;
   private deaths: number[] = [];
-  private stopping: Promise<void> | undefined;
+  private stopped = false;
   private onFirstReady: ((err?: Error) => void) | undefined;
   /** The first worker's listeners and routes, for the banner. */
   private firstListening: string[] = [];
   private firstSites: string[] = [];
 
-  private constructor(config: Config, opts: SupervisorOptions) {
+  private constructor(config: Config, logger: Logger, count: number) {
     this.config = config;
-    this.opts = opts;
-    this.logger = new Logger(new LogSink(config.log.error));
-    this.reloader = new Reloader(opts.file, (next) => this.apply(next), this.logger);
+    this.logger = logger;
+    this.count = count;
     this.covers = new Router(config.sites, () => null);
-    this.challenges = new RelayChallenges((m) => this.broadcast(m));
   }
 
-  static async start(config: Config, opts: SupervisorOptions): Promise<Supervisor> {
-    const s = new Supervisor(config, opts);
-    // the certificate manager and its libraries are loaded only when some site has TLS
-    if (usesTls(config)) s.certificates = await (await import('../tls/setup.ts')).createCertificates(config, {
-      logger: s.logger,
-      table: new CertificateTable(),
-      challenges: s.challenges,
-      onInstall: (cert) => s.relayCertificate(cert),
-      onRemove: (names) => {
-        for (const [key, c] of s.installed) if (c.names.some((n) => names.includes(n))) s.installed.delete(key);
-        s.broadcast({ t: 'uncert', names });
-      },
-      coversOnDemand: (name) => s.covers.site(name)?.site.tls === 'on_demand',
-    });
+  static start(config: Config, opts: SupervisorOptions): Promise<InstanceCore> {
+    return InstanceCore.start(config, opts, (logger) => new Supervisor(config, logger, opts.count));
+  }
+
+  readonly certificateSinks: Front['certificateSinks'] = {
+    table: new CertificateTable(),
+    challenges: this.challenges,
+    onInstall: (cert) => this.relayCertificate(cert),
+    onRemove: (names) => {
+      for (const [key, c] of this.installed) if (c.names.some((n) => names.includes(n))) this.installed.delete(key);
+      this.broadcast({ t: 'uncert', names });
+    },
+    coversOnDemand: (name) => this.covers.site(name)?.site.tls === 'on_demand',
+  };
+
+  /** Forks the workers and waits until every one serves. */
+  async listen(certificates: Certificates | undefined): Promise<void> {
+    this.onDemand = certificates?.onDemand;
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     // workers run the same files as this process: built JavaScript, or the TypeScript sources
     const workerMain = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
     cluster.setupPrimary({ exec: fileURLToPath(workerMain), args: [] });
     const ready = new Promise<void>((resolve, reject) => {
-      let waiting = opts.count;
-      s.onFirstReady = (err) => {
+      let waiting = this.count;
+      this.onFirstReady = (err) => {
         if (err) reject(err);
         else if (--waiting === 0) resolve();
       };
     });
-    for (let i = 0; i < opts.count; i++) s.fork();
+    for (let i = 0; i < this.count; i++) this.fork();
     try {
       await ready;
     } catch (err) {
-      s.stopping = Promise.resolve();
-      for (const slot of s.slots.values()) slot.worker.kill('SIGKILL');
+      this.stopped = true;
+      for (const slot of this.slots.values()) slot.worker.kill('SIGKILL');
       throw err;
     }
-    s.onFirstReady = undefined;
-    // workers listen first, since HTTP-01 validation needs the HTTP port answering
-    if (s.certificates) await checkStorage(config.storage, (m) => s.logger.warn(m));
-    await s.certificates?.manager.start();
-    await s.startAdmin();
-    s.logger.block(banner({
-      version: opts.version,
-      source: opts.source,
-      listening: s.firstListening,
-      workers: `${opts.count} (pids ${[...s.slots.values()].map((w) => w.worker.process.pid).join(', ')}), supervisor pid ${process.pid}`,
-      sites: s.firstSites,
-      storage: s.certificates ? storageLabel(config.storage) : undefined,
-      admin: s.adminLine,
-      access: config.log.access === 'off' ? 'off' : `${config.log.access} (${config.log.format})`,
-    }));
-    void notifyReady((m) => s.logger.warn(m), `serving ${s.firstListening.join(', ')} with ${opts.count} workers`);
-    return s;
+    this.onFirstReady = undefined;
+  }
+
+  banner(): Pick<BannerFacts, 'listening' | 'sites' | 'workers'> {
+    return {
+      listening: this.firstListening,
+      workers: `${this.count} (pids ${[...this.slots.values()].map((w) => w.worker.process.pid).join(', ')}), supervisor pid ${process.pid}`,
+      sites: this.firstSites,
+    };
+  }
+
+  readyStatus(): string {
+    return `${this.firstListening.join(', ')} with ${this.count} workers`;
   }
 
   private fork(): void {
@@ -179,7 +163,7 @@ export class Supervisor {
   private died(slot: Slot, code: number | null, signal: string | null): void {
     this.slots.delete(slot.worker.id);
     slot.rpc.close();
-    if (this.stopping) return;
+    if (this.stopped) return;
     if (this.onFirstReady) {
       this.onFirstReady(new WorkerStartError(`worker ${slot.worker.process.pid} exited (${signal ?? `code ${code}`}) while starting`));
       return;
@@ -192,7 +176,7 @@ export class Supervisor {
     this.logger.error(`worker ${slot.worker.process.pid} died (${signal ?? `exit code ${code}`}) after ${lived} s; starting a new one${plan.delayMs ? ` in ${plan.delayMs} ms` : ''}`);
     if (plan.crashLoop) this.logger.error(`workers are crash-looping: ${this.deaths.length} deaths in the last ${LOOP_WINDOW_MS / 1000} s; see the errors above (restarts are slowed down, up to 30 s apart)`);
     setTimeout(() => {
-      if (!this.stopping) this.fork();
+      if (!this.stopped) this.fork();
     }, plan.delayMs).unref();
   }
 
@@ -211,7 +195,7 @@ export class Supervisor {
   }
 
   private async answer(q: SupervisorQuestion): Promise<unknown> {
-    const onDemand = this.certificates?.onDemand;
+    const onDemand = this.onDemand;
     if (!onDemand) return { error: 'on-demand TLS is not configured' };
     try {
       await onDemand.certificate(q.name);
@@ -226,35 +210,31 @@ export class Supervisor {
     slot.routes = await slot.rpc.ask({ q: 'config', config }, 30_000);
   }
 
-  private async apply(next: Config): Promise<string[]> {
-    const old = this.config;
-    const warnings = restartNeeded(old, next, { tls: [usesTls(old), usesTls(next)], acme: [usesAcme(old), usesAcme(next)] });
+  /** Every worker that serves swaps to `next`; one that starts later is given it when it is ready. */
+  async swap(next: Config): Promise<string[]> {
     this.config = next;
     this.covers = new Router(next.sites, () => null);
     const swaps = [...this.slots.values()].filter((s) => s.ready).map((s) => this.swapWorker(s, next));
     const failed = (await Promise.allSettled(swaps)).filter((r) => r.status === 'rejected');
-    for (const f of failed) warnings.push(`a worker did not take the new config: ${(f.reason as Error).message}`);
-    await this.certificates?.update(next);
-    return warnings;
+    return failed.map((f) => `a worker did not take the new config: ${(f.reason as Error).message}`);
   }
 
   private ready(): Slot[] {
     return [...this.slots.values()].filter((s) => s.ready && s.worker.isConnected());
   }
 
-  private samples(): MetricSample[] {
+  samples(): MetricSample[] {
     return [
       { name: 'edge_worker_restarts_total', help: 'Workers that died and were replaced.', type: 'counter', labels: {}, value: this.restarts },
       { name: 'edge_workers', help: 'Worker processes serving requests now.', type: 'gauge', labels: {}, value: this.ready().length },
-      ...this.reloader.metrics(),
-      ...(this.certificates ? certificateMetrics(() => this.certificates!.manager.states())() : []),
     ];
   }
 
-  private async metrics(): Promise<string> {
+  /** Each worker's families, and the supervisor's own process metrics. */
+  async families(): Promise<MetricFamily[][]> {
     const answers = await Promise.allSettled(this.ready().map((s) => s.rpc.ask({ q: 'metrics' }, 5000)));
     const workers = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value as MetricFamily[]] : []));
-    return metricsText([...workers, await this.ownMetrics.families([]), sampleFamilies(this.samples())]);
+    return [...workers, await this.ownMetrics.families([])];
   }
 
   /** An admin route the actions of each worker contribute: asked of every worker, answers combined. */
@@ -274,63 +254,41 @@ export class Supervisor {
     };
   }
 
-  private adminRoutes(): AdminRoute[] {
+  adminRoutes(): AdminRoute[] {
     const seen = new Map<string, AdminRouteKey>();
     for (const slot of this.ready()) for (const r of slot.routes) seen.set(`${r.method} ${r.path}`, r);
-    return [
-      ...[...seen.values()].map((key) => this.forward(key)),
-      this.reloader.adminRoute(),
-      { method: 'GET', path: '/metrics', handle: async () => ({ status: 200, contentType: CONTENT_TYPE, body: await this.metrics() }) },
-    ];
+    return [...seen.values()].map((key) => this.forward(key));
   }
 
-  private health() {
+  readonly health: HealthReport = () => {
     const ready = this.ready();
     const now = Date.now();
     const recentDeaths = this.deaths.filter((t) => now - t < LOOP_WINDOW_MS).length;
     const crashLoop = recentDeaths >= LOOP_DEATHS;
     return {
-      status: ready.length === 0 ? 'down' as const : crashLoop || ready.length < this.opts.count ? 'degraded' as const : 'ok' as const,
-      workers: { wanted: this.opts.count, ready: ready.length, pids: ready.map((s) => s.worker.process.pid), restarts: this.restarts, crash_loop: crashLoop },
+      status: ready.length === 0 ? 'down' as const : crashLoop || ready.length < this.count ? 'degraded' as const : 'ok' as const,
+      workers: { wanted: this.count, ready: ready.length, pids: ready.map((s) => s.worker.process.pid), restarts: this.restarts, crash_loop: crashLoop },
     };
-  }
-
-  private async startAdmin(): Promise<void> {
-    const make = () => createAdminServer(
-      { pid: process.pid, version: this.opts.version, config: this.opts.source, storage: storageLabel(this.config.storage) },
-      this.certificates?.manager,
-      this.logger,
-      () => this.adminRoutes(),
-      () => this.health(),
-    );
-    ({ server: this.admin, line: this.adminLine } = await openAdmin(this.config.admin, make, (m) => this.logger.warn(m)));
-  }
+  };
 
   reopenLogs(): void {
-    this.logger.reopen();
     this.broadcast({ t: 'reopen' });
-    this.logger.info('log files reopened');
   }
 
-  /** Tells every worker to drain and waits for them (past grace_period plus a margin, they are killed). */
-  stop(): Promise<void> {
-    this.stopping ??= this.drain();
-    return this.stopping;
+  stopping(graceMs: number): string {
+    return `stopping: ${this.slots.size} worker(s) finish their requests (up to ${graceMs / 1000}s)`;
   }
 
-  private async drain(): Promise<void> {
-    this.logger.info(`stopping: ${this.slots.size} worker(s) finish their requests (up to ${this.config.grace_period / 1000}s)`);
-    this.certificates?.stop();
-    this.admin?.close();
-    this.admin?.closeAllConnections();
+  /** Tells every worker to drain and waits for them (past the grace period plus a margin, they are killed). */
+  async stop(graceMs: number): Promise<string> {
+    this.stopped = true;
     const exits = [...this.slots.values()].map((slot) => new Promise<void>((done) => {
       if (slot.worker.isDead()) return done();
       slot.worker.once('exit', () => done());
       this.send(slot, { t: 'stop' });
-      setTimeout(() => slot.worker.kill('SIGKILL'), this.config.grace_period + 5000).unref();
+      setTimeout(() => slot.worker.kill('SIGKILL'), graceMs + 5000).unref();
     }));
     await Promise.all(exits);
-    this.logger.info('stopped');
-    this.logger.flushSync();
+    return 'stopped';
   }
 }

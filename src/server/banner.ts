@@ -1,5 +1,6 @@
 // The start-up banner: what listens where and what each site and route does.
 
+import type { Config } from '../config/schema.ts';
 import type { Action } from './actions.ts';
 import type { SiteEntry } from './router.ts';
 
@@ -27,6 +28,10 @@ export function siteLines(sites: readonly SiteEntry<Action>[]): string[] {
   }
   if (sites.length === 0) lines.push('  no sites configured: every request gets 404');
   return lines;
+}
+
+export function accessLine(log: Config['log']): string {
+  return log.access === 'off' ? 'off' : `${log.access} (${log.format})`;
 }
 
 export function banner(f: BannerFacts): string {

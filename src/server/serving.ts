@@ -130,10 +130,6 @@ export class Serving {
     ];
   }
 
-  get accessLine(): string {
-    return this.access ? `${this.config.log.access} (${this.config.log.format})` : 'off';
-  }
-
   reopenLogs(): void {
     this.access?.reopen();
   }
