@@ -47,6 +47,23 @@ const BAD: BadConfig[] = [
     ],
   },
   {
+    name: 'rewrite with a bad regex, and one whose to uses a group from does not have',
+    yaml: `${ROUTE}      - match: /a/\n        rewrite: { from: "^/a/(.*", to: /b/$1 }\n        respond: {}\n      - match: /c/\n        rewrite: { from: "^/c/(.*)$", to: /d/$2 }\n        respond: {}\n`,
+    expected: [
+      "FILE:5:26: sites[0].routes[0].rewrite.from: bad regex: Invalid regular expression: /^/a/(.*/: Unterminated group",
+      'FILE:8:43: sites[0].routes[1].rewrite.to: rewrite.to uses $2, and from has only 1 group(s)',
+    ],
+  },
+  {
+    name: 'strip_prefix that is not a path, or that the route can never see, and a rewrite.to with a query',
+    yaml: `${ROUTE}      - { match: /a/, strip_prefix: api, respond: {} }\n      - { match: /api/, strip_prefix: /v2, respond: {} }\n      - { match: /x/, rewrite: { from: x, to: "/y?z=1" }, respond: {} }\n`,
+    expected: [
+      'FILE:4:37: sites[0].routes[0].strip_prefix: strip_prefix starts with "/", e.g. /api',
+      'FILE:5:39: sites[0].routes[1].strip_prefix: strip_prefix /v2 never applies to the paths match /api/ takes',
+      'FILE:6:47: sites[0].routes[2].rewrite.to: rewrite.to is a path: the query string is kept as the client sent it, so no "?" or "#"',
+    ],
+  },
+  {
     name: 'tls settings for a pool without an https upstream, and a bad server_name',
     yaml: `upstreams:\n  app:\n    to: [127.0.0.1:3000]\n    tls: { verify: true }\n${ROUTE}      - proxy:\n          to: https://10.0.0.5:8443\n          tls: { server_name: "bad name" }\n      - proxy: { upstream: app }\n`,
     expected: [
