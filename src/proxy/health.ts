@@ -1,6 +1,7 @@
 // Active health checks: every `interval`, a GET of `path` to each upstream of a pool, over the
-// same TCP (TLS for https://, verified the same way) or Unix socket requests use, on a fresh connection (a pooled one could hide a dead
-// listener). Results go to the pool, which decides when an upstream leaves or rejoins rotation.
+// same TCP (TLS for https://, verified the same way) or Unix socket requests use, on a fresh
+// connection (a pooled one could hide a dead listener). Results go to the pool, which decides
+// when an upstream leaves or rejoins rotation.
 
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
