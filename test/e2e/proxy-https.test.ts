@@ -78,10 +78,10 @@ sites:
   });
 
   it('answers 502 for a certificate no trusted CA signed, and logs why', async () => {
-    const seen = up.requests.length;
     const a = await fetchRaw(edge.port, '/untrusted/z');
     assert.equal(a.status, 502);
-    assert.equal(up.requests.length, seen, 'nothing was sent over the untrusted connection');
+    // the named pool's health checks reach the same server meanwhile: look for this request only
+    assert.ok(!up.requests.some((r) => r.url === '/untrusted/z'), 'nothing was sent over the untrusted connection');
     await waitFor(() => /upstream https:\/\/127\.0\.0\.1:\d+ TLS: its certificate is not signed by a trusted CA: set proxy\.tls\.ca/.test(logMessages(edge.stderr())), () => `log line, got:\n${edge.stderr()}`);
   });
 
