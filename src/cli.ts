@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { configFromFlags, DEFAULT_UPSTREAM, type OneLinerFlags } from './config/flags.ts';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
 import { certificateFileProblems, checkEnvironment, upstreamSocketProblems } from './config/check.ts';
+import { unverifiedUpstreams } from './config/upstream-tls-schema.ts';
 import { parseWorkersFlag, workerCount } from './config/ops-schema.ts';
 import { Supervisor, WorkerStartError } from './ops/supervisor.ts';
 import { ConfigError, formatProblem } from './config/errors.ts';
@@ -45,7 +46,7 @@ Usage:
 
 One-liner options:
   --domain NAME        a name to serve (repeat for more)
-  --to UPSTREAM        host:port, http://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
+  --to UPSTREAM        host:port, http://host:port, https://host:port or unix:/path.sock (default ${DEFAULT_UPSTREAM});
                        repeat to spread requests over several
   --lb POLICY          how requests are spread over the --to upstreams: round_robin (default),
                        least_conn, random, p2c, ip_hash, first, header:NAME or cookie:NAME
@@ -218,7 +219,7 @@ async function run(loaded: LoadedConfig): Promise<number> {
   const refused = (await certificateFileProblems(loaded)).filter((p) => p.severity === 'error');
   if (refused.length > 0) throw new ConfigError(refused);
   // as edge check says it: the app may be started after edge, so a warning, not a refusal
-  for (const p of await upstreamSocketProblems(loaded)) process.stderr.write(`${formatProblem(p)}\n`);
+  for (const p of [...(await upstreamSocketProblems(loaded)), ...unverifiedUpstreams(loaded.config, loaded.locate, loaded.pathIn)]) process.stderr.write(`${formatProblem(p)}\n`);
   const opts = { source: loaded.files[0] ? displayName(loaded) : 'command line', version: VERSION, file: loaded.files[0] };
   const count = workerCount(loaded.config.workers);
   // workers: 1 stays one process, without a supervisor

@@ -2,13 +2,22 @@
 
 import { isIP } from 'node:net';
 
+/** How edge speaks TLS to an https:// upstream (the pool's `tls:` settings). */
+export interface UpstreamTls {
+  /** PEM of the roots to trust instead of the system's (read from `tls.ca` at load). */
+  ca?: string;
+  /** The name sent as SNI and checked against the certificate; default the upstream's host name. */
+  server_name?: string;
+  verify: boolean;
+}
+
 export type UpstreamAddress =
-  | { kind: 'tcp'; host: string; port: number; name: string }
+  | { kind: 'tcp'; host: string; port: number; name: string; tls?: UpstreamTls }
   | { kind: 'unix'; path: string; name: string };
 
 const HOST_PORT_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):(\d{1,5})$/i;
 
-/** `host:port`, `http://host:port`, `unix:/path.sock`. Returns an error message for anything else. */
+/** `host:port`, `http://host:port`, `https://host:port`, `unix:/path.sock`. Returns an error message for anything else. */
 export function parseUpstream(text: string): UpstreamAddress | string {
   const raw = text.trim();
   if (raw.startsWith('unix:')) {
@@ -17,18 +26,20 @@ export function parseUpstream(text: string): UpstreamAddress | string {
     return { kind: 'unix', path, name: `unix:${path}` };
   }
   let hostPort = raw;
-  if (/^https:\/\//i.test(raw)) return `https upstreams are not supported; use http://host:port or unix:/path`;
-  if (/^http:\/\//i.test(raw)) {
-    hostPort = raw.slice(7);
+  const scheme = /^(https?):\/\//i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme) {
+    hostPort = raw.slice(scheme.length + 3);
     if (hostPort.endsWith('/')) hostPort = hostPort.slice(0, -1);
-    if (!hostPort.includes(':')) hostPort += ':80';
+    if (!/(^[^[]*|\]):\d+$/.test(hostPort)) hostPort += scheme === 'https' ? ':443' : ':80';
   }
   const m = HOST_PORT_RE.exec(hostPort);
-  if (!m) return `expected host:port, http://host:port or unix:/path, got "${text}"`;
+  if (!m) return `expected host:port, http://host:port, https://host:port or unix:/path, got "${text}"`;
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return `port out of range in "${text}"`;
   const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!.toLowerCase();
   if (m[1]!.startsWith('[') && isIP(host) !== 6) return `bad IPv6 address in "${text}"`;
+  // verified against the system roots until the pool's tls: settings say otherwise
+  if (scheme === 'https') return { kind: 'tcp', host, port, name: `https://${m[1]}:${port}`, tls: { verify: true } };
   return { kind: 'tcp', host, port, name: `${m[1]}:${port}` };
 }
 

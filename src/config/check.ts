@@ -18,6 +18,7 @@ import type { Problem } from './errors.ts';
 import type { LoadedConfig } from './load.ts';
 import type { UpstreamSpec } from './upstream-schema.ts';
 import { describeCertificate } from '../tls/context.ts';
+import { unverifiedUpstreams } from './upstream-tls-schema.ts';
 
 export interface CheckResult {
   problems: Problem[];
@@ -32,7 +33,7 @@ export async function checkEnvironment(loaded: LoadedConfig): Promise<CheckResul
   if (config.sites.length === 0) {
     problems.push({ where: locate([]), message: 'no sites: every request will get 404', severity: 'warning' });
   }
-  problems.push(...(await upstreamSocketProblems(loaded)));
+  problems.push(...(await upstreamSocketProblems(loaded)), ...unverifiedUpstreams(config, locate, pathIn));
   const named = new Set(config.sites.flatMap((site) => site.routes.map((route) => route.proxy?.upstream)));
   for (const name of Object.keys(config.upstreams)) {
     if (!named.has(name)) {

@@ -9,6 +9,7 @@ import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
 import { storageSchema } from './storage-schema.ts';
 import { workersSchema } from './ops-schema.ts';
+import { checkRouteRewrite, rewriteFields } from './rewrite-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -55,6 +56,7 @@ export const ACTIONS = ['proxy', 'redirect', 'respond', 'static'] as const;
 
 const routeSchema = z.strictObject({
   match: routeMatch,
+  ...rewriteFields,
   proxy: proxySchema.optional(),
   redirect: redirectSchema.optional(),
   respond: respondSchema.optional(),
@@ -65,6 +67,7 @@ const routeSchema = z.strictObject({
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {
   checkRouteCache(route, ctx);
+  checkRouteRewrite(route, ctx);
   const actions = checkStaticRoute(route, ACTIONS.filter((a) => route[a] !== undefined), ctx);
   if (actions === undefined) return;
   if (actions.length > 1) {

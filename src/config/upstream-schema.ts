@@ -4,11 +4,12 @@
 // inline in a route's proxy or named in the top-level `upstreams:` section and shared by routes.
 
 import * as z from 'zod';
-import { parseUpstream, type UpstreamAddress } from './address.ts';
+import { parseUpstream, type UpstreamAddress, type UpstreamTls } from './address.ts';
 import type { Problem } from './errors.ts';
 import type { Locate } from './issues.ts';
 import { durationValue, sizeValue } from './values.ts';
 import { resolvePool } from './runtime.ts';
+import { checkUpstreamTls, upstreamTlsSchema } from './upstream-tls-schema.ts';
 
 export const POLICIES = ['round_robin', 'least_conn', 'random', 'p2c', 'ip_hash', 'first'] as const;
 
@@ -34,7 +35,7 @@ export interface UpstreamSpec {
   backup: boolean;
 }
 
-const ADDRESS_ERROR = 'expected an upstream address (host:port, http://host:port or unix:/path)';
+const ADDRESS_ERROR = 'expected an upstream address (host:port, http://host:port, https://host:port or unix:/path)';
 
 function parseAddress(text: string, ctx: z.RefinementCtx): UpstreamAddress {
   const parsed = parseUpstream(text);
@@ -53,7 +54,7 @@ const addressEntry = z.string({ error: ADDRESS_ERROR })
   .transform((text, ctx): UpstreamSpec => ({ address: parseAddress(text, ctx), weight: 1, max_conns: 0, backup: false }));
 
 const upstreamObject = z.strictObject({
-  address: address.describe('"host:port", "http://host:port" or "unix:/path.sock". Required.'),
+  address: address.describe('"host:port", "http://host:port", "https://host:port" or "unix:/path.sock". Required.'),
   weight: z.int().min(1, 'weight must be 1-1000').max(1000, 'weight must be 1-1000').default(1)
     .describe('Share of requests relative to the others (round_robin, random, least_conn, p2c, hashing). Default 1.'),
   max_conns: z.int().min(0, 'max_conns must be 0 or more').default(0)
@@ -68,10 +69,10 @@ const upstreamEntry = z.union([
 ], { error: `${ADDRESS_ERROR}, or { address, weight, max_conns, backup }` });
 
 export const toSchema = z.union([upstreamEntry, z.array(upstreamEntry).min(1, 'list at least one upstream')], {
-  error: 'expected an upstream address (host:port, http://host:port or unix:/path) or a list of them',
+  error: `${ADDRESS_ERROR} or a list of them`,
 })
   .transform((to): UpstreamSpec[] => (Array.isArray(to) ? to : [to]))
-  .describe('Upstream(s): "host:port", "http://host:port" or "unix:/path.sock", or { address, weight, max_conns, backup }; several form a pool spread by balance.');
+  .describe('Upstream(s): "host:port", "http://host:port", "https://host:port" (certificate verified, see tls) or "unix:/path.sock", or { address, weight, max_conns, backup }; several form a pool spread by balance.');
 
 const healthSchema = z.strictObject({
   path: z.string({ error: 'expected the path to check, e.g. /health' }).startsWith('/', 'the health path starts with "/"')
@@ -116,6 +117,7 @@ const poolFields = {
     .describe('No retry starts after the request has been trying this long. Default 5s.'),
   retry_body_limit: sizeValue.optional()
     .describe('Request bodies up to this size are held so they can be sent again on retry; larger ones stream and are never replayed. 0 holds none. Default 64KiB.'),
+  tls: upstreamTlsSchema.optional(),
 };
 
 const POOL_KEYS = Object.keys(poolFields) as (keyof typeof poolFields)[];
@@ -131,6 +133,7 @@ export interface PoolConfig {
   retries: number;
   try_duration: number;
   retry_body_limit: number;
+  tls: UpstreamTls | undefined;
 }
 
 /** The keys a route's `proxy:` takes for its pool: an inline one (`to` and settings) or a named one. */
@@ -153,12 +156,14 @@ export function checkProxyPool(proxy: { to?: unknown; upstream?: string } & Reco
     }
   } else if (proxy.to === undefined) {
     ctx.addIssue({ code: 'custom', message: 'missing required key "to" (the upstream addresses), or "upstream" naming a pool under upstreams:' });
+  } else {
+    checkUpstreamTls(proxy, ctx);
   }
 }
 
 const poolName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a pool name is letters, digits, "_", "." and "-"');
 
-const namedPool = z.strictObject({ to: toSchema, ...poolFields }).transform(resolvePool)
+const namedPool = z.strictObject({ to: toSchema, ...poolFields }).superRefine(checkUpstreamTls).transform(resolvePool)
   .describe('A pool of upstreams that routes name with proxy: { upstream: NAME }.');
 
 export const upstreamsSchema = z.record(poolName, namedPool, { error: 'expected pools by name: upstreams: { app: { to: [...] } }' })

@@ -43,7 +43,7 @@ export const port = (description: string, fallback: number) =>
   z.int({ error: 'expected a port number (1-65535)' }).min(1, 'port must be 1-65535').max(65535, 'port must be 1-65535')
     .default(fallback).describe(`${description} Default ${fallback}.`);
 
-export const upstream = z.string({ error: 'expected an upstream address (host:port, http://host:port or unix:/path)' })
+export const upstream = z.string({ error: 'expected an upstream address (host:port, http://host:port, https://host:port or unix:/path)' })
   .transform((text, ctx) => {
     const parsed = parseUpstream(text);
     if (typeof parsed === 'string') {

@@ -3,6 +3,7 @@
 
 import { requestHost, type EdgeRequest } from '../server/response.ts';
 import { requestIdOf } from './request-id.ts';
+import { originalUrl } from '../http/original-url.ts';
 import { LogSink } from './sink.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -44,7 +45,7 @@ export class AccessLog {
 
   private combinedLine(req: EdgeRequest, client: string, status: number, bytes: number): string {
     const h = req.headers;
-    return `${client} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(req.url ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}" "${requestIdOf(req) ?? '-'}"\n`;
+    return `${client} - - [${this.timeLocal()}] "${escape(req.method ?? '-')} ${escape(originalUrl(req) ?? '-')} HTTP/${req.httpVersion}" ${status} ${bytes} "${field(h.referer)}" "${field(h['user-agent'])}" "${requestIdOf(req) ?? '-'}"\n`;
   }
 
   private jsonLine(req: EdgeRequest, client: string, status: number, bytes: number, startedAt: number, upstream: string): string {
@@ -53,7 +54,7 @@ export class AccessLog {
       remote: client,
       host: requestHost(req),
       method: req.method,
-      uri: req.url,
+      uri: originalUrl(req),
       proto: `HTTP/${req.httpVersion}`,
       status,
       bytes,

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
 import { certificateFileProblems } from '../config/check.ts';
+import { unverifiedUpstreams } from '../config/upstream-tls-schema.ts';
 import type { AdminRoute } from './admin.ts';
 import type { Logger } from './log.ts';
 import type { MetricSource } from './metric-sample.ts';
@@ -61,6 +62,7 @@ export class Reloader {
       const refused = (await certificateFileProblems(loaded)).filter((p) => p.severity === 'error');
       if (refused.length > 0) throw new ConfigError(refused);
       config = loaded.config;
+      for (const p of unverifiedUpstreams(config, loaded.locate, loaded.pathIn)) this.logger.warn(formatProblem(p));
     } catch (err) {
       if (err instanceof ConfigError) return this.failed(err.problems.filter((p) => p.severity === 'error').map(formatProblem));
       return this.failed([`${this.file}: ${(err as Error).message}`]);

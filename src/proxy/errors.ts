@@ -39,9 +39,25 @@ export function classify(err: NodeJS.ErrnoException): UpstreamFailure {
       return { status: 502, reason: 'host name does not resolve' };
     default:
       if (err.code?.startsWith('HPE_')) return { status: 502, reason: `sent an invalid response (${err.code})` };
+      if (err.code !== undefined && err.code in UNTRUSTED) return { status: 502, reason: `TLS: ${UNTRUSTED[err.code]} (${err.code}: ${err.message})` };
+      if (err.code?.startsWith('ERR_SSL_')) return { status: 502, reason: `TLS handshake failed (${err.code}: ${err.message}): does it speak https on that port?` };
       return { status: 502, reason: err.message };
   }
 }
+
+const NOT_TRUSTED = 'its certificate is not signed by a trusted CA: set proxy.tls.ca to the CA that signs it';
+
+/** Certificate checks an https:// upstream failed, and what to do about each. */
+const UNTRUSTED: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: NOT_TRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: NOT_TRUSTED,
+  UNABLE_TO_GET_ISSUER_CERT: NOT_TRUSTED,
+  SELF_SIGNED_CERT_IN_CHAIN: NOT_TRUSTED,
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed: set proxy.tls.ca to that certificate',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  CERT_NOT_YET_VALID: 'its certificate is not valid yet (check the clocks)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is not for the name edge checked (the host of the address, or proxy.tls.server_name)',
+};
 
 /** undici's errors in the terms above: a timeout by its kind, a broken connection by its cause. */
 export function upstreamError(err: NodeJS.ErrnoException, readTimeout: number): NodeJS.ErrnoException {

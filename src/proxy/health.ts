@@ -1,10 +1,13 @@
 // Active health checks: every `interval`, a GET of `path` to each upstream of a pool, over the
-// same TCP or Unix socket requests use, on a fresh connection (a pooled one could hide a dead
-// listener). Results go to the pool, which decides when an upstream leaves or rejoins rotation.
+// same TCP (TLS for https://, verified the same way) or Unix socket requests use, on a fresh
+// connection (a pooled one could hide a dead listener). Results go to the pool, which decides
+// when an upstream leaves or rejoins rotation.
 
-import { request, type ClientRequest } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { HealthConfig } from '../config/upstream-schema.ts';
 import type { Member, Pool } from './pool.ts';
+import { tlsOptions } from './upstream.ts';
 
 export class HealthChecker {
   private readonly pool: Pool;
@@ -39,8 +42,9 @@ export class HealthChecker {
     // a check slower than the interval is not stacked up
     if (this.running.has(m)) return;
     const a = m.address;
-    const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port };
-    const host = a.kind === 'unix' ? 'localhost' : a.name;
+    const target = a.kind === 'unix' ? { socketPath: a.path } : { host: a.host, port: a.port, ...(a.tls ? tlsOptions(a.host, a.tls) : {}) };
+    const host = a.kind === 'unix' ? 'localhost' : `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+    const send: (options: RequestOptions, answered: (res: IncomingMessage) => void) => ClientRequest = a.kind === 'tcp' && a.tls ? httpsRequest : request;
     let settled = false;
     const done = (ok: boolean, detail: string) => {
       if (settled || this.stopped) return;
@@ -48,7 +52,7 @@ export class HealthChecker {
       this.running.delete(m);
       this.pool.checked(m, ok, detail);
     };
-    const req = request({ ...target, path: this.health.path, method: 'GET', agent: false, headers: { host, 'user-agent': 'edge-health-check' } }, (res) => {
+    const req = send({ ...target, path: this.health.path, method: 'GET', agent: false, headers: { host, 'user-agent': 'edge-health-check' } }, (res) => {
       res.resume();
       const status = res.statusCode!;
       const expected = this.health.expect_status;

@@ -1,23 +1,29 @@
 // The connections of one config generation to its upstream servers: an undici Pool per upstream
-// address (HTTP/1.1 keep-alive over TCP or a Unix socket) for requests, and for WebSocket
-// upgrades a keep-alive http.Agent with an http-proxy-3 server, loaded at the first upgrade.
+// address (HTTP/1.1 keep-alive over TCP, TLS or a Unix socket) for requests, and for WebSocket
+// upgrades a keep-alive http(s).Agent with an http-proxy-3 server, loaded at the first upgrade.
+// TLS connections are made with the pool's tls: settings (see tlsOptions).
 // Shared by every route that names the same address; closed together when the generation is
 // retired.
 
 import { Agent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
+import { isIP } from 'node:net';
+import type { buildConnector as UndiciBuildConnector, Pool as UndiciPool } from 'undici';
 import type { ProxyServer } from 'http-proxy-3';
-import type { UpstreamAddress } from '../config/address.ts';
+import type { UpstreamAddress, UpstreamTls } from '../config/address.ts';
 import type { Logger } from '../ops/log.ts';
 import { requestHost, type EdgeRequest, type EdgeResponse } from '../server/response.ts';
 
 // undici's entry file loads all of it (fetch, WebSocket, caches, mocks): 28 MiB of RSS in every
 // process, where its Pool alone is 16. Its package has no exports map, so the file is reachable
 // by path, and test/unit/undici-pool.test.ts checks that it still is the Pool undici exports.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+const load = createRequire(import.meta.url);
+const Pool = load('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
+const buildConnector = load('undici/lib/core/connect.js') as typeof UndiciBuildConnector;
 
 export type EdgeProxy = ProxyServer<typeof IncomingMessage, typeof EdgeResponse>;
 
@@ -38,12 +44,15 @@ export class Upstreams {
 
   /** The request pool for `address`; routes with another connect timeout get their own. */
   pool(address: UpstreamAddress, connectTimeout: number): Pool {
-    const key = `${address.name} ${connectTimeout}`;
+    const key = `${connectionKey(address)} ${connectTimeout}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      const connect = { timeout: connectTimeout, ...(address.kind === 'unix' ? { socketPath: address.path } : {}) };
+      const tls = address.kind === 'tcp' ? address.tls : undefined;
+      const connect = address.kind === 'tcp' && tls
+        ? tlsConnector(address.host, tls, connectTimeout)
+        : { timeout: connectTimeout, ...(address.kind === 'unix' ? { socketPath: address.path } : {}) };
       // with socketPath set, the origin only names the pool; the socket is what connects
-      const origin = address.kind === 'unix' ? 'http://localhost' : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+      const origin = address.kind === 'unix' ? 'http://localhost' : `${tls ? 'https' : 'http'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
       pool = new Pool(origin, {
         connect,
         pipelining: 1,
@@ -64,14 +73,14 @@ export class Upstreams {
 
   /** The http-proxy-3 server for WebSocket upgrades to `address`, with its own keep-alive agent. */
   upgrader(address: UpstreamAddress, connectTimeout: number): Promise<EdgeProxy> {
-    const key = `${address.name} ${connectTimeout}`;
+    const key = `${connectionKey(address)} ${connectTimeout}`;
     let proxy = this.proxies.get(key);
     if (!proxy) {
       proxy = import('http-proxy-3').then(({ ProxyServer }) => {
         const server = new ProxyServer<typeof IncomingMessage, typeof EdgeResponse>({
           target: address.kind === 'unix'
             ? { host: 'localhost', port: 80, protocol: 'http:', socketPath: address.path }
-            : { host: address.host, port: address.port, protocol: 'http:' },
+            : { host: address.host, port: address.port, protocol: address.tls ? 'https:' : 'http:' },
           agent: this.agent(address),
           xfwd: false,
           toProxy: true,
@@ -101,13 +110,45 @@ export class Upstreams {
   }
 
   private agent(address: UpstreamAddress): Agent {
-    let agent = this.agents.get(address.name);
+    const key = connectionKey(address);
+    let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 256, scheduling: 'lifo', timeout: 60_000 });
-      this.agents.set(address.name, agent);
+      const options = { keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 256, scheduling: 'lifo', timeout: 60_000 } as const;
+      // an https.Agent's own options win over the request's: http-proxy-3 cannot loosen them
+      agent = address.kind === 'tcp' && address.tls ? new HttpsAgent({ ...options, ...tlsOptions(address.host, address.tls) }) : new Agent(options);
+      this.agents.set(key, agent);
     }
     return agent;
   }
+}
+
+/**
+ * The TLS client options for an https:// upstream. The server name is set even when it is the
+ * upstream's own host: Node's https.Agent would otherwise take it from the request's Host header,
+ * which is the client's site, not the upstream. '' (an IP address) sends no SNI, and the
+ * certificate is then checked against the address.
+ */
+export function tlsOptions(host: string, tls: UpstreamTls): { servername: string; rejectUnauthorized: boolean; ca?: string } {
+  const servername = tls.server_name ?? (isIP(host) === 0 ? host : '');
+  return { servername, rejectUnauthorized: tls.verify, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) };
+}
+
+/**
+ * undici's TLS connector with the server name fixed: undici would take it from each request's
+ * Host header (the client's site) before the connect options. HTTP/1.1 only in ALPN, as for
+ * plain upstreams.
+ */
+function tlsConnector(host: string, tls: UpstreamTls, timeout: number): UndiciBuildConnector.connector {
+  const options = tlsOptions(host, tls);
+  const connect = buildConnector({ ...options, timeout, allowH2: false });
+  return (opts, callback) => connect({ ...opts, servername: options.servername }, callback);
+}
+
+/** Routes share connections to an address only when they would open them the same way. */
+function connectionKey(address: UpstreamAddress): string {
+  if (address.kind !== 'tcp' || !address.tls) return address.name;
+  const { ca, server_name: name, verify } = address.tls;
+  return `${address.name} ${name ?? ''} ${verify} ${ca === undefined ? '' : createHash('sha256').update(ca).digest('hex')}`;
 }
 
 export function forwardUpgrade(proxy: EdgeProxy, req: EdgeRequest, socket: Duplex, head: Buffer, onError: (err: Error) => void): void {

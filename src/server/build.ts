@@ -15,6 +15,7 @@ import type { Pools } from '../proxy/pools.ts';
 import type { Upstreams } from '../proxy/upstream.ts';
 import type { TempFiles } from '../proxy/spool.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
+import { withRewrite } from './rewrite-action.ts';
 
 export interface BuildContext {
   limits: Limits;
@@ -57,7 +58,9 @@ export async function loadActions(config: Config): Promise<ActionModules> {
 export function buildAction(route: Route, ctx: BuildContext): Action {
   const action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
-  return route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
+  const compressed = route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
+  // strip_prefix and rewrite before all of it: the cache keys and the upstream see the new path
+  return withRewrite(route, compressed, ctx.logger);
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {

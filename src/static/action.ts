@@ -11,6 +11,7 @@ import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { normalisePath, pathOf } from '../server/path.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
+import { originalUrl } from '../http/original-url.ts';
 import { sendStatus } from '../server/status.ts';
 import { files as sharedFiles, SUFFIX, type Entry, type FileCache, type FileEntry } from './files.ts';
 import { compileHide, expandTry, insideReal, isHidden, routePath, routePrefix, StaticPathError, underRoot } from './paths.ts';
@@ -148,7 +149,8 @@ export class StaticAction implements Action {
 
   /** "/docs" is a folder: send the client to "/docs/", so relative links in its index resolve. */
   private addSlash(req: EdgeRequest, res: EdgeRes): void {
-    const url = req.url!;
+    // the client's own path: after a strip_prefix or rewrite, req.url is not one it knows
+    const url = originalUrl(req)!;
     const path = pathOf(url);
     // from the normalised path, re-encoded: "//evil.example" must not become a protocol-relative Location
     const location = normalisePath(path).split('/').map(encodeURIComponent).join('/') + '/' + url.slice(path.length);

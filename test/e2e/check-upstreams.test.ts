@@ -49,7 +49,7 @@ const BAD: { name: string; yaml: string; expected: string }[] = [
   {
     name: 'bad address in an upstream entry',
     yaml: `${ROUTE}      - proxy:\n          to:\n            - { address: localhost }\n`,
-    expected: 'FILE:7:26: sites[0].routes[0].proxy.to[0].address: expected host:port, http://host:port or unix:/path, got "localhost"',
+    expected: 'FILE:7:26: sites[0].routes[0].proxy.to[0].address: expected host:port, http://host:port, https://host:port or unix:/path, got "localhost"',
   },
   {
     name: 'health check without a path',

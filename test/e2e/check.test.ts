@@ -35,8 +35,41 @@ const BAD: BadConfig[] = [
   },
   {
     name: 'unknown key with no near match lists the known keys',
-    yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          tls: true\n`,
-    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "tls", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, timeouts, websocket, buffering'],
+    yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          certificates: true\n`,
+    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "certificates", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, tls, timeouts, websocket, buffering'],
+  },
+  {
+    name: 'an https upstream\'s CA file that cannot be read, or holds no certificate',
+    yaml: `${ROUTE}      - proxy:\n          to: https://127.0.0.1:3000\n          tls: { ca: /nonexistent/ca.pem }\n      - proxy:\n          to: https://127.0.0.1:3000\n          tls: { ca: /dev/null }\n`,
+    expected: [
+      'FILE:6:22: sites[0].routes[0].proxy.tls.ca: cannot read /nonexistent/ca.pem (ENOENT)',
+      'FILE:9:22: sites[0].routes[1].proxy.tls.ca: /dev/null holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+    ],
+  },
+  {
+    name: 'rewrite with a bad regex, and one whose to uses a group from does not have',
+    yaml: `${ROUTE}      - match: /a/\n        rewrite: { from: "^/a/(.*", to: /b/$1 }\n        respond: {}\n      - match: /c/\n        rewrite: { from: "^/c/(.*)$", to: /d/$2 }\n        respond: {}\n`,
+    expected: [
+      "FILE:5:26: sites[0].routes[0].rewrite.from: bad regex: Invalid regular expression: /^/a/(.*/: Unterminated group",
+      'FILE:8:43: sites[0].routes[1].rewrite.to: rewrite.to uses $2, and from has only 1 group(s)',
+    ],
+  },
+  {
+    name: 'strip_prefix that is not a path, or that the route can never see, and a rewrite.to with a query',
+    yaml: `${ROUTE}      - { match: /a/, strip_prefix: api, respond: {} }\n      - { match: /api/, strip_prefix: /v2, respond: {} }\n      - { match: /x/, rewrite: { from: x, to: "/y?z=1" }, respond: {} }\n`,
+    expected: [
+      'FILE:4:37: sites[0].routes[0].strip_prefix: strip_prefix starts with "/", e.g. /api',
+      'FILE:5:39: sites[0].routes[1].strip_prefix: strip_prefix /v2 never applies to the paths match /api/ takes',
+      'FILE:6:47: sites[0].routes[2].rewrite.to: rewrite.to is a path: the query string is kept as the client sent it, so no "?" or "#"',
+    ],
+  },
+  {
+    name: 'tls settings for a pool without an https upstream, and a bad server_name',
+    yaml: `upstreams:\n  app:\n    to: [127.0.0.1:3000]\n    tls: { verify: true }\n${ROUTE}      - proxy:\n          to: https://10.0.0.5:8443\n          tls: { server_name: "bad name" }\n      - proxy: { upstream: app }\n`,
+    expected: [
+      'FILE:4:10: upstreams.app.tls: tls applies to https:// upstreams, and to: has none (write https://host:port)',
+      'FILE:10:31: sites[0].routes[0].proxy.tls.server_name: server_name must be a host name, e.g. app.internal',
+    ],
   },
   {
     name: 'wrong type',
@@ -164,7 +197,7 @@ const BAD: BadConfig[] = [
   {
     name: 'bad upstream address',
     yaml: `${ROUTE}      - proxy: { to: localhost }\n`,
-    expected: ['FILE:4:22: sites[0].routes[0].proxy.to: expected host:port, http://host:port or unix:/path, got "localhost"'],
+    expected: ['FILE:4:22: sites[0].routes[0].proxy.to: expected host:port, http://host:port, https://host:port or unix:/path, got "localhost"'],
   },
   {
     name: 'bad upstream in a list',
@@ -281,6 +314,17 @@ describe('edge check: good configs and this machine', () => {
     assert.deepEqual(r, { code: 0, stdout: `${file}: ok\n`, stderr: '' });
   });
 
+  it('warns about https upstreams with tls.verify: false, yet passes', async () => {
+    const port = await freePort();
+    const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\nhttps_port: ${await freePort()}\n${ROUTE}      - proxy: { to: "https://10.0.0.5:8443", tls: { verify: false } }\n`);
+    const r = await runEdge(['check', '-c', file]);
+    assert.deepEqual(r, {
+      code: 0,
+      stdout: `${file}: ok\n`,
+      stderr: `${file}:7:62: warning: sites[0].routes[0].proxy.tls.verify: tls.verify is false: any certificate is accepted from these https:// upstreams, so anyone on the path can read and change the traffic; set tls.ca to the CA that signs them instead\n`,
+    });
+  });
+
   it('warns that a config without sites answers every request with 404, yet passes', async () => {
     const port = await freePort();
     const { file } = writeConfig(`http_port: ${port}\nbind: 127.0.0.1\n`);
@@ -363,7 +407,7 @@ describe('edge check: the one-liner and the command line', () => {
 
   it('names the flag of a bad --to', async () => {
     const r = await runEdge(['check', '--domain', 'x.example', '--to', 'bad']);
-    assert.deepEqual(r, { code: 1, stdout: '', stderr: '--to: expected host:port, http://host:port or unix:/path, got "bad"\n' });
+    assert.deepEqual(r, { code: 1, stdout: '', stderr: '--to: expected host:port, http://host:port, https://host:port or unix:/path, got "bad"\n' });
   });
 
   it('names the flag of a bad --static', async () => {

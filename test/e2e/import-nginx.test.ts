@@ -163,7 +163,8 @@ http {
   assert.match(yaml, /- match: =\/health\n        respond:\n          status: 200\n          body: "ok\\n"/);
   assert.match(yaml, /- match: ~\\\.php\$\n        respond:\n          status: 501/);
   assert.match(yaml, /- match: \/gone\n        respond:\n          status: 410/);
-  assert.match(stderr, /nginx\.conf:\d+: proxy_pass http:\/\/127\.0\.0\.1:9000\/v1\/: the URI part "\/v1\/" is not translated \(edge has no strip_prefix yet\)/);
+  // proxy_pass with a URI replaces the location's prefix: strip_prefix, then the URI in front
+  assert.match(yaml, /- match: \/api\/\n(        # .*\n)*        strip_prefix: \/api\n        rewrite:\n          from: \^\/\(\.\*\)\$\n          to: \/v1\/\$1\n/);
   assert.match(stderr, /nginx\.conf:\d+: allow 10\.0\.0\.0\/8: edge has no allow\/deny rules yet: the route is open to every client, dropped/);
   assert.match(stderr, /nginx\.conf:\d+: add_header Strict-Transport-Security max-age=63072000 always: edge has no response headers setting/);
   assert.match(stderr, /nginx\.conf:\d+: fastcgi_pass unix:\/run\/php\/php-fpm\.sock: no edge equivalent: the route answers 501/);

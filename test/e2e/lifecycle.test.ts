@@ -119,7 +119,7 @@ describe('start-up failures', () => {
     const { file } = writeConfig(`http_port: ${port}\nsites:\n  - hosts: [a.example]\n    routes: [{ proxy: { to: nowhere } }]\n`);
     const r = await runEdge(['run', '-c', file]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `${file}:4:29: sites[0].routes[0].proxy.to: expected host:port, http://host:port or unix:/path, got "nowhere"\n`);
+    assert.equal(r.stderr, `${file}:4:29: sites[0].routes[0].proxy.to: expected host:port, http://host:port, https://host:port or unix:/path, got "nowhere"\n`);
     await assert.rejects(fetchRaw(port, '/'), /ECONNREFUSED/);
   });
 });

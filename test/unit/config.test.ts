@@ -199,7 +199,7 @@ sites:
       assert.ok(err instanceof ConfigError);
       assert.deepEqual(err.problems, [{
         where: '--to',
-        message: 'expected host:port, http://host:port or unix:/path, got "nowhere"',
+        message: 'expected host:port, http://host:port, https://host:port or unix:/path, got "nowhere"',
         severity: 'error',
       }]);
       return true;

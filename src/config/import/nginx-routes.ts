@@ -74,7 +74,7 @@ export function routeFor(block: Directive[], match: Match, inh: Inherited, ctx: 
   } else if (redirect) {
     route.redirect = redirect;
   } else if (proxyPass) {
-    route.proxy = proxyOf(proxyPass, match, own, ctx, notes);
+    route.proxy = proxyOf(proxyPass, match, own, ctx, notes, route);
   } else if (block.some((d) => /^(fastcgi|uwsgi|scgi|grpc|memcached)_pass$/.test(d.name) || d.name.includes('_by_lua'))) {
     const d = block.find((x) => /_pass$/.test(x.name) || x.name.includes('_by_lua'))!;
     notes.push(ctx.notes.at(d, 'no edge equivalent: the route answers 501 until it is rewritten'));
@@ -182,7 +182,8 @@ export function redirectOf(d: Directive, ctx: RouteContext, notes: string[], cat
   return { to: t.to, status };
 }
 
-function proxyOf(d: Directive, match: Match, own: Inherited, ctx: RouteContext, notes: string[]): Obj {
+/** `route`: the location's own route (not a named location's), which may take strip_prefix and rewrite for proxy_pass's URI. */
+function proxyOf(d: Directive, match: Match, own: Inherited, ctx: RouteContext, notes: string[], route?: Obj): Obj {
   const t = proxyTarget(d.args[0] ?? '');
   const proxy: Obj = {};
   if (t.kind === 'bad') {
@@ -192,9 +193,16 @@ function proxyOf(d: Directive, match: Match, own: Inherited, ctx: RouteContext, 
     if (t.kind === 'name' && ctx.upstreams.has(t.name)) proxy.upstream = t.name;
     else proxy.to = t.kind === 'name' ? `${t.name}:80` : t.address;
     const same = t.uri === '' || (match.kind === 'prefix' && t.uri === match.path);
-    if (!same) {
-      const line = ctx.notes.at(d, `the URI part "${t.uri}" is not translated (edge has no strip_prefix yet): the upstream gets the request's own path`);
-      notes.push(line);
+    // nginx replaces the location's prefix with the URI: strip the prefix, then put the URI in front
+    const replaceable = route !== undefined && match.kind === 'prefix' && match.path.endsWith('/') && match.path !== '/' && t.uri.startsWith('/') && t.uri.endsWith('/') && !/[?#$]/.test(t.uri);
+    if (!same && replaceable) {
+      route.strip_prefix = match.path.slice(0, -1);
+      if (t.uri !== '/') route.rewrite = { from: '^/(.*)$', to: `${t.uri}$1` };
+    } else if (!same) {
+      notes.push(ctx.notes.at(d, `the URI part "${t.uri}" is not translated (edge's strip_prefix and rewrite take it for a location /prefix/ and a URI ending in "/"): the upstream gets the request's own path`));
+    }
+    if (t.kind === 'address' && t.address.startsWith('https://')) {
+      notes.push(ctx.notes.at(d, 'edge verifies an https upstream\'s certificate (nginx does not without proxy_ssl_verify on): set proxy.tls.ca to the CA that signs it, or tls.verify: false'));
     }
   }
   if (own.read || own.connect) proxy.timeouts = { ...(own.connect ? { connect: own.connect } : {}), ...(own.read ? { read: own.read } : {}) };

@@ -54,7 +54,7 @@ export function proxyTarget(url: string): ProxyTarget {
   if (unix) return { kind: 'address', address: `unix:${unix[1]}`, uri: unix[2]! };
   const m = /^(https?):\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?(.*)$/i.exec(url);
   if (!m) return { kind: 'bad', why: 'not an http:// URL' };
-  if (m[1]!.toLowerCase() === 'https') return { kind: 'bad', why: 'edge has no HTTPS upstreams yet' };
+  if (m[1]!.toLowerCase() === 'https') return { kind: 'address', address: `https://${m[2]}:${m[3] ?? '443'}`, uri: m[4]! };
   if (m[3] === undefined && !/^[\d.]+$|^\[/.test(m[2]!) && m[2] !== 'localhost') return { kind: 'name', name: m[2]!, uri: m[4]! };
   return { kind: 'address', address: `${m[2]}:${m[3] ?? '80'}`, uri: m[4]! };
 }
