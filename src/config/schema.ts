@@ -9,6 +9,7 @@ import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
 import { storageSchema } from './storage-schema.ts';
 import { workersSchema } from './ops-schema.ts';
+import { trustedProxiesSchema } from './access-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -116,6 +117,7 @@ export const configSchema = z.strictObject({
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
+  trusted_proxies: trustedProxiesSchema,
   grace_period: duration('On stop or reload, how long in-flight requests and WebSockets may take to finish before they are cut.', '30s'),
   workers: workersSchema,
   admin: z.string().default('127.0.0.1:2019').refine((v) => v === 'off' || v.startsWith('unix:/') || /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(v), {

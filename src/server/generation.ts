@@ -12,6 +12,7 @@ import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
 import { Upstreams } from '../proxy/upstream.ts';
 import { tempFiles } from '../proxy/spool.ts';
+import { TrustedProxies } from '../http/client-address.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
@@ -29,10 +30,13 @@ export class Generation {
   /** The config's cache zones; the next generation keeps those whose settings are the same. */
   readonly caches: CacheRegistry;
   private retired: Promise<boolean> | undefined;
+  /** Whose X-Forwarded-For this config believes; undefined when nobody's (the request path skips it). */
+  readonly trust: TrustedProxies | undefined;
 
   /** `modules`: loadActions(config), awaited by whoever builds the generation; `previous`: the one it replaces. */
   constructor(config: Config, logger: Logger, modules: ActionModules, previous?: Generation) {
     this.config = config;
+    this.trust = config.trusted_proxies.length > 0 ? new TrustedProxies(config.trusted_proxies) : undefined;
     this.upstreams = new Upstreams(logger);
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     // pools (and their health state) belong to the generation: a reload starts them afresh; cache
