@@ -9,7 +9,7 @@ import { checkStaticRoute, compressSchema, staticSchema } from './static-schema.
 import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts';
 import { storageSchema } from './storage-schema.ts';
 import { workersSchema } from './ops-schema.ts';
-import { trustedProxiesSchema } from './access-schema.ts';
+import { accessRouteFields, trustedProxiesSchema } from './access-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -62,6 +62,7 @@ const routeSchema = z.strictObject({
   static: staticSchema.optional(),
   compress: compressSchema.optional(),
   cache: cacheSchema.optional(),
+  ...accessRouteFields,
   max_body_size: sizeValue.optional()
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {

@@ -41,23 +41,27 @@ export interface ActionModules {
   static?: typeof import('../static/action.ts');
   cache?: typeof import('../cache/action.ts');
   compress?: typeof import('../compress/action.ts');
+  access?: typeof import('../access/action.ts');
 }
 
 /** Imports the action modules `config` needs, before a generation of it is built. */
 export async function loadActions(config: Config): Promise<ActionModules> {
   const routes = config.sites.flatMap((site) => site.routes);
-  const [statics, cache, compress] = await Promise.all([
+  const [statics, cache, compress, access] = await Promise.all([
     routes.some((r) => r.static) ? import('../static/action.ts') : undefined,
     routes.some((r) => r.cache) ? import('../cache/action.ts') : undefined,
     routes.some((r) => r.compress?.length) ? import('../compress/action.ts') : undefined,
+    routes.some((r) => r.access) ? import('../access/action.ts') : undefined,
   ]);
-  return { static: statics, cache, compress };
+  return { static: statics, cache, compress, access };
 }
 
 export function buildAction(route: Route, ctx: BuildContext): Action {
   const action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
-  return route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
+  const compressed = route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
+  // the gate outermost: a refused client reaches neither the cache nor the upstream
+  return route.access ? new ctx.modules.access!.AccessAction(compressed, route.access) : compressed;
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {

@@ -3,6 +3,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runEdge } from '../helpers/edge.ts';
 import { writeConfig } from '../helpers/config.ts';
 
@@ -24,15 +26,39 @@ const BAD: { name: string; yaml: string; extra?: Record<string, string>; expecte
     yaml: `trusted_proxies:\n  - 10.0.0.0/33\n${SITE}`,
     expected: 'FILE:2:5: trusted_proxies[0]: "10.0.0.0/33": the prefix length must be 0-32',
   },
+  {
+    name: 'an access entry that is not an address',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        access: { allow: [10.0.0.1, everyone] }\n`,
+    expected: 'FILE:5:37: sites[0].routes[0].access.allow[1]: "everyone" is not an IP address or CIDR range (e.g. 10.0.0.0/8, 192.168.1.7, ::1, fd00::/8), or all',
+  },
+  {
+    name: 'an inline hash that is not bcrypt',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        access:\n          basic_auth: { users: { alice: "{SHA}abc=" } }\n`,
+    expected: 'FILE:6:41: sites[0].routes[0].access.basic_auth.users.alice: a SHA-1 ({SHA}) hash; edge takes bcrypt hashes only (htpasswd -nB USER, or bcryptjs)',
+  },
+  {
+    name: 'an htpasswd line with an MD5 hash: the file and its line',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        access:\n          basic_auth: { users_file: DIR/htpasswd }\n`,
+    extra: { htpasswd: `alice:$2b$05$${'a'.repeat(53)}\nbob:$apr1$xyz$abc\n` },
+    expected: 'FILE:6:37: sites[0].routes[0].access.basic_auth.users_file: DIR/htpasswd:2: user "bob": an MD5 ($apr1$) hash; edge takes bcrypt hashes only (htpasswd -B)',
+  },
+  {
+    name: 'a missing htpasswd file',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        access:\n          basic_auth: { users_file: DIR/nope }\n`,
+    expected: 'FILE:6:37: sites[0].routes[0].access.basic_auth.users_file: cannot read DIR/nope: ENOENT',
+  },
 ];
 
 describe('edge check: access keys', () => {
   for (const bad of BAD) {
     it(bad.name, async () => {
-      const { file } = writeConfig(bad.yaml);
+      const { dir } = writeConfig('');
+      for (const [name, text] of Object.entries(bad.extra ?? {})) writeFileSync(join(dir, name), text);
+      const file = join(dir, 'edge.yaml');
+      writeFileSync(file, bad.yaml.replaceAll('DIR', dir));
       const r = await runEdge(['check', '-c', file]);
       assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.stderr.trim(), bad.expected.replaceAll('FILE', file));
+      assert.equal(r.stderr.trim(), bad.expected.replaceAll('FILE', file).replaceAll('DIR', dir));
     });
   }
 
