@@ -1,94 +1,125 @@
-// The route's gate (entry of src/access): allow/deny, then basic_auth, before the action it wraps
-// sees the request, for plain requests and upgrades alike. Built only for routes with `access`,
-// so other routes pay nothing.
+// The route's gate (entry of src/access), in the order of the route pipeline: access (allow/deny,
+// then basic_auth), rate_limit, conn_limit, and only then the action it wraps, for plain requests
+// and upgrades alike. Built only for routes with one of those keys, so other routes pay nothing.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AccessConfig } from '../config/access-schema.ts';
+import type { Route } from '../config/schema.ts';
 import { requestClient } from '../http/client-address.ts';
+import type { MetricSource } from '../ops/metric-sample.ts';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { answerRaw, sendStatus } from '../server/status.ts';
 import { BasicAuth, type AuthOutcome } from './basic-auth.ts';
+import { ConnLimit, RateLimit } from './limits.ts';
+import { countRefusal, refusalSamples, type Reason } from './refusals.ts';
 import { AddressRules } from './rules.ts';
 
-const BUSY = { 'retry-after': '1' };
+export const accessMetrics: MetricSource = refusalSamples;
 
-export class AccessAction implements Action {
+const STATUS: Record<Reason, number> = { denied: 403, unauthorized: 401, busy: 503, rate_limit: 429, conn_limit: 503 };
+
+/** Why a request may not go on, with the headers of its answer; or a release for conn_limit, or nothing. */
+type Verdict = { reason: Reason; headers?: Record<string, string> } | { release: (() => void) | undefined };
+
+export class GateAction implements Action {
   private readonly inner: Action;
+  private readonly site: string;
+  private readonly route: string;
   private readonly rules: AddressRules | undefined;
   private readonly auth: BasicAuth | undefined;
   private readonly challenge: Record<string, string> | undefined;
+  private readonly rate: RateLimit | undefined;
+  private readonly conns: ConnLimit | undefined;
+  upgrade?: Action['upgrade'];
 
-  constructor(inner: Action, config: AccessConfig) {
+  constructor(inner: Action, route: Route, site: string) {
     this.inner = inner;
-    this.rules = config.allow || config.deny ? new AddressRules(config.allow, config.deny) : undefined;
-    this.auth = config.basic_auth && new BasicAuth(config.basic_auth);
+    this.site = site;
+    this.route = route.match;
+    const access = route.access;
+    this.rules = access?.allow || access?.deny ? new AddressRules(access.allow, access.deny) : undefined;
+    this.auth = access?.basic_auth && new BasicAuth(access.basic_auth);
     this.challenge = this.auth && { 'www-authenticate': this.auth.challenge };
+    this.rate = route.rate_limit && new RateLimit(route.rate_limit);
+    this.conns = route.conn_limit && new ConnLimit(route.conn_limit);
     if (inner.upgrade) this.upgrade = this.gateUpgrade;
   }
 
   handle(req: EdgeRequest, res: EdgeRes): void {
-    if (this.rules && !this.rules.allowed(res.client)) {
-      sendStatus(res, 403);
-      return;
-    }
-    if (!this.auth) {
+    const go = (verdict: Verdict): void => {
+      if ('reason' in verdict) {
+        countRefusal(res.site, res.route, verdict.reason);
+        sendStatus(res, STATUS[verdict.reason], { headers: verdict.headers });
+        return;
+      }
+      if (verdict.release) res.once('close', verdict.release);
       this.inner.handle(req, res);
-      return;
-    }
-    const outcome = this.auth.check(req.headers);
-    if (outcome instanceof Promise) {
-      void outcome.then((settled) => {
-        if (!res.destroyed) this.authorised(settled, req, res);
-      });
-    } else {
-      this.authorised(outcome, req, res);
-    }
+    };
+    const verdict = this.judge(res.client, req.headers);
+    if (verdict instanceof Promise) void verdict.then((v) => (res.destroyed ? release(v) : go(v)));
+    else go(verdict);
   }
-
-  upgrade?: Action['upgrade'];
 
   describe(): string {
-    const parts = [this.rules && 'allow/deny', this.auth && 'basic_auth'].filter(Boolean);
-    return `${this.inner.describe()} (${parts.join(', ')})`;
+    const parts = [this.rules && 'allow/deny', this.auth && 'basic_auth', this.rate && 'rate_limit', this.conns && 'conn_limit'];
+    return `${this.inner.describe()} (${parts.filter(Boolean).join(', ')})`;
   }
 
-  private authorised(outcome: AuthOutcome, req: EdgeRequest, res: EdgeRes): void {
-    if (outcome === true) {
-      if (!this.auth!.forward) delete req.headers.authorization;
-      this.inner.handle(req, res);
-    } else if (outcome === false) {
-      sendStatus(res, 401, { headers: this.challenge });
-    } else {
-      sendStatus(res, 503, { headers: BUSY });
+  /** Everything before the action: sync unless a password has to be checked. */
+  private judge(client: string, headers: IncomingHttpHeaders): Verdict | Promise<Verdict> {
+    if (this.rules && !this.rules.allowed(client)) return { reason: 'denied' };
+    if (!this.auth) return this.limits(client, headers);
+    const outcome = this.auth.check(headers);
+    if (outcome instanceof Promise) return outcome.then((o) => this.authorised(o, client, headers));
+    return this.authorised(outcome, client, headers);
+  }
+
+  private authorised(outcome: AuthOutcome, client: string, headers: IncomingHttpHeaders): Verdict {
+    if (outcome === false) return { reason: 'unauthorized', headers: this.challenge };
+    if (outcome === undefined) return { reason: 'busy', headers: { 'retry-after': '1' } };
+    if (!this.auth!.forward) delete headers.authorization;
+    return this.limits(client, headers);
+  }
+
+  private limits(client: string, headers: IncomingHttpHeaders): Verdict {
+    if (this.rate) {
+      const wait = this.rate.check(this.rate.key(client, headers));
+      if (wait > 0) return { reason: 'rate_limit', headers: { 'retry-after': String(wait) } };
     }
+    if (!this.conns) return { release: undefined };
+    const release = this.conns.enter(this.conns.key(client, headers));
+    return release ? { release } : { reason: 'conn_limit', headers: { 'retry-after': '1' } };
   }
 
   private readonly gateUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void => {
-    const refuse = (status: number, headers?: Record<string, string>): void => {
-      answerRaw(socket, status, headers);
-      done(status, '');
-    };
-    if (this.rules && !this.rules.allowed(requestClient(req))) {
-      refuse(403);
-      return;
-    }
-    if (!this.auth) {
-      this.inner.upgrade!(req, socket, head, done);
-      return;
-    }
-    const go = (outcome: AuthOutcome): void => {
-      if (outcome === true) {
-        if (!this.auth!.forward) delete req.headers.authorization;
-        this.inner.upgrade!(req, socket, head, done);
-      } else if (outcome === false) {
-        refuse(401, this.challenge);
-      } else {
-        refuse(503, BUSY);
+    const go = (verdict: Verdict): void => {
+      if ('reason' in verdict) {
+        countRefusal(this.site, this.route, verdict.reason);
+        const status = STATUS[verdict.reason];
+        answerRaw(socket, status, verdict.headers);
+        done(status, '');
+        return;
       }
+      if (verdict.release) socket.once('close', verdict.release);
+      this.inner.upgrade!(req, socket, head, done);
     };
-    const outcome = this.auth.check(req.headers);
-    if (outcome instanceof Promise) void outcome.then((settled) => (socket.destroyed ? done(499, '') : go(settled)));
-    else go(outcome);
+    const verdict = this.judge(requestClient(req), req.headers);
+    if (verdict instanceof Promise) {
+      void verdict.then((v) => {
+        if (!socket.destroyed) go(v);
+        else {
+          release(v);
+          done(499, '');
+        }
+      });
+    } else {
+      go(verdict);
+    }
   };
+}
+
+/** A verdict for a client already gone: its conn_limit place is given back. */
+function release(verdict: Verdict): void {
+  if ('release' in verdict) verdict.release?.();
 }

@@ -71,7 +71,48 @@ export const accessSchema = z.strictObject({
 export type AccessConfig = z.output<typeof accessSchema>;
 export type BasicAuthConfig = z.output<typeof basicAuthSchema>;
 
+const RATE_HINT = 'use e.g. 10/s, 300/m, 1000/h';
+
+const rateValue = z.string({ error: `expected a rate (${RATE_HINT})` }).transform((text, ctx) => {
+  const m = /^(\d+(?:\.\d+)?)\s*r?\/(s|m|h)$/.exec(text.trim());
+  const count = m ? Number(m[1]) : 0;
+  if (!m || count <= 0) {
+    ctx.addIssue({ code: 'custom', message: `bad rate ${JSON.stringify(text)} (${RATE_HINT})` });
+    return z.NEVER;
+  }
+  return { count, per_second: count / { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] };
+});
+
+/** header:NAME with a header field name as RFC 9110 5.1 allows. */
+const limitKey = z.string({ error: 'expected client_ip or header:NAME' })
+  .refine((v) => v === 'client_ip' || /^header:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), 'key is client_ip or header:NAME (e.g. header:X-Api-Key)')
+  .transform((v) => (v === 'client_ip' ? v : v.toLowerCase()))
+  .default('client_ip')
+  .describe('What the limit counts by: client_ip (as trusted_proxies resolved it) or header:NAME (requests without the header count by client_ip). Default client_ip.');
+
+const rateLimitSchema = z.strictObject({
+  rate: rateValue.describe('Requests per key allowed on average: N/s, N/m or N/h. Required.'),
+  burst: z.int({ error: 'expected a whole number of requests' }).min(1, 'burst must be at least 1').optional()
+    .describe('How many requests a key may send at once before the rate applies (the token bucket\'s size). Default: one second\'s worth, at least 1.'),
+  key: limitKey,
+}).transform((limit) => ({
+  per_second: limit.rate.per_second,
+  burst: limit.burst ?? Math.max(1, Math.ceil(limit.rate.per_second)),
+  key: limit.key,
+})).describe('A token bucket per key (nginx: limit_req with nodelay): past it, 429 with Retry-After, and the upstream is not asked.');
+
+const connLimitSchema = z.strictObject({
+  max: z.int({ error: 'expected a whole number of requests' }).min(1, 'max must be at least 1')
+    .describe('Requests (and WebSockets) of one key in progress at once; past it, 503 with Retry-After. Required.'),
+  key: limitKey,
+}).describe('Concurrent requests per key (nginx: limit_conn).');
+
+export type RateLimitConfig = z.output<typeof rateLimitSchema>;
+export type ConnLimitConfig = z.output<typeof connLimitSchema>;
+
 /** The route keys this file adds (spread into the route schema). */
 export const accessRouteFields = {
   access: accessSchema.optional(),
+  rate_limit: rateLimitSchema.optional(),
+  conn_limit: connLimitSchema.optional(),
 };

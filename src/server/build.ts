@@ -51,17 +51,25 @@ export async function loadActions(config: Config): Promise<ActionModules> {
     routes.some((r) => r.static) ? import('../static/action.ts') : undefined,
     routes.some((r) => r.cache) ? import('../cache/action.ts') : undefined,
     routes.some((r) => r.compress?.length) ? import('../compress/action.ts') : undefined,
-    routes.some((r) => r.access) ? import('../access/action.ts') : undefined,
+    routes.some(gated) ? import('../access/action.ts') : undefined,
   ]);
   return { static: statics, cache, compress, access };
 }
 
-export function buildAction(route: Route, ctx: BuildContext): Action {
+/** A route whose requests pass the access gate first (src/access). */
+function gated(route: Route): boolean {
+  return route.access !== undefined || route.rate_limit !== undefined || route.conn_limit !== undefined;
+}
+
+export function buildAction(route: Route, ctx: BuildContext, site = ''): Action {
   const action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
   const compressed = route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
+  if (!gated(route)) return compressed;
   // the gate outermost: a refused client reaches neither the cache nor the upstream
-  return route.access ? new ctx.modules.access!.AccessAction(compressed, route.access) : compressed;
+  const access = ctx.modules.access!;
+  if (!ctx.metrics.includes(access.accessMetrics)) ctx.metrics.push(access.accessMetrics);
+  return new access.GateAction(compressed, route, site);
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {

@@ -45,7 +45,7 @@ export class Generation {
     const temp = tempFiles(config.buffering.temp_dir ?? join(tmpdir(), 'edge-buffers'));
     this.metrics.push(() => temp.samples());
     const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
-    this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
+    this.router = new Router<Action>(config.sites, (route, site) => buildAction(route, ctx, site.hosts[0]));
     this.caches.built();
   }
 

@@ -47,6 +47,16 @@ const BAD: { name: string; yaml: string; extra?: Record<string, string>; expecte
     yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        access:\n          basic_auth: { users_file: DIR/nope }\n`,
     expected: 'FILE:6:37: sites[0].routes[0].access.basic_auth.users_file: cannot read DIR/nope: ENOENT',
   },
+  {
+    name: 'a rate that is not one',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        rate_limit: { rate: 10 per second }\n`,
+    expected: 'FILE:5:29: sites[0].routes[0].rate_limit.rate: bad rate "10 per second" (use e.g. 10/s, 300/m, 1000/h)',
+  },
+  {
+    name: 'a limit key that is neither client_ip nor header:NAME',
+    yaml: `sites:\n  - hosts: [a.example]\n    routes:\n      - respond: {}\n        conn_limit: { max: 5, key: cookie }\n`,
+    expected: 'FILE:5:36: sites[0].routes[0].conn_limit.key: key is client_ip or header:NAME (e.g. header:X-Api-Key)',
+  },
 ];
 
 describe('edge check: access keys', () => {
