@@ -16,6 +16,16 @@ export const trustedProxiesSchema = z.array(addressRange, { error: 'expected a l
   .default([])
   .describe('Proxies and load balancers in front of edge (IPs and CIDR ranges, IPv4 and IPv6). For a connection from one of them, the client is the right-most address of X-Forwarded-For that is not itself trusted (nginx: set_real_ip_from with real_ip_recursive on); that address is what the access log, X-Forwarded-For, X-Real-IP, ip_hash, access rules and rate limits see. From anyone else the header is not believed. Default []: nothing a client sends changes its address.');
 
+export const proxyProtocolSchema = z.boolean({ error: 'proxy_protocol is true or false' }).default(false)
+  .describe('Every connection to the HTTP and HTTPS ports opens with a PROXY header (v1 or v2, as HAProxy, AWS NLB and other L4 balancers send it) naming the client; only connections from trusted_proxies are taken, others are closed. Needs trusted_proxies; a change needs a restart. Default false.');
+
+/** proxy_protocol believes only trusted_proxies, so it needs some. */
+export function checkProxyProtocol(config: { proxy_protocol: boolean; trusted_proxies: string[] }, ctx: z.RefinementCtx): void {
+  if (config.proxy_protocol && config.trusted_proxies.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['proxy_protocol'], message: 'proxy_protocol takes connections from trusted_proxies only: list the balancer\'s addresses there' });
+  }
+}
+
 const accessEntry = z.string({ error: 'expected an IP address, a CIDR range or all' }).superRefine((text, ctx) => {
   if (text === 'all') return;
   const range = parseRange(text);

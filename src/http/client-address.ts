@@ -9,9 +9,13 @@ import { AddressRanges, parseAddress } from './address-ranges.ts';
 
 const MAPPED = '::ffff:';
 const CLIENT = Symbol('edge.client');
+/** On a connection whose PROXY header (proxy_protocol) named its client: that client. */
+export const PROXIED = Symbol('edge.proxied');
+
+type Peer = { remoteAddress?: string | undefined; [PROXIED]?: string; _parent?: Peer };
 
 interface HasSocket {
-  socket?: { remoteAddress?: string | undefined } | null | undefined;
+  socket?: Peer | null | undefined;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -21,9 +25,12 @@ export function plainAddress(address: string): string {
   return address.startsWith(MAPPED) && address.includes('.', MAPPED.length) ? address.slice(MAPPED.length) : address;
 }
 
-/** The plain address of a socket's peer, or undefined once it is gone (a destroyed socket has none). */
-export function clientAddress(socket: { remoteAddress?: string | undefined } | null | undefined): string | undefined {
-  const address = socket?.remoteAddress;
+/**
+ * The plain address of a socket's peer, or undefined once it is gone (a destroyed socket has
+ * none). A TLS socket's PROXY header was read on the TCP socket under it (_parent).
+ */
+export function clientAddress(socket: Peer | null | undefined): string | undefined {
+  const address = socket?.[PROXIED] ?? socket?._parent?.[PROXIED] ?? socket?.remoteAddress;
   return address === undefined ? undefined : plainAddress(address);
 }
 

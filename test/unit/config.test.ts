@@ -26,6 +26,7 @@ describe('loadConfigFile', () => {
       https_port: 443,
       bind: [],
       trusted_proxies: [],
+      proxy_protocol: false,
       grace_period: 30_000,
       workers: 1,
       admin: '127.0.0.1:2019',
