@@ -14,6 +14,7 @@ import { BasicAuth, type AuthOutcome } from './basic-auth.ts';
 import { ConnLimit, RateLimit } from './limits.ts';
 import { countRefusal, refusalSamples, type Reason } from './refusals.ts';
 import { AddressRules } from './rules.ts';
+import type { RedisSettings } from '../tls/storage/redis-url.ts';
 
 export const accessMetrics: MetricSource = refusalSamples;
 
@@ -33,7 +34,8 @@ export class GateAction implements Action {
   private readonly conns: ConnLimit | undefined;
   upgrade?: Action['upgrade'];
 
-  constructor(inner: Action, route: Route, site: string) {
+  /** `fleet`: storage's Redis, which a rate_limit is shared through. */
+  constructor(inner: Action, route: Route, site: string, fleet?: RedisSettings) {
     this.inner = inner;
     this.site = site;
     this.route = route.match;
@@ -41,7 +43,7 @@ export class GateAction implements Action {
     this.rules = access?.allow || access?.deny ? new AddressRules(access.allow, access.deny) : undefined;
     this.auth = access?.basic_auth && new BasicAuth(access.basic_auth);
     this.challenge = this.auth && { 'www-authenticate': this.auth.challenge };
-    this.rate = route.rate_limit && new RateLimit(route.rate_limit);
+    this.rate = route.rate_limit && new RateLimit(route.rate_limit, fleet && { settings: fleet, name: `${site}${route.match}` });
     this.conns = route.conn_limit && new ConnLimit(route.conn_limit);
     if (inner.upgrade) this.upgrade = this.gateUpgrade;
   }
@@ -75,18 +77,24 @@ export class GateAction implements Action {
     return this.authorised(outcome, client, headers);
   }
 
-  private authorised(outcome: AuthOutcome, client: string, headers: IncomingHttpHeaders): Verdict {
+  private authorised(outcome: AuthOutcome, client: string, headers: IncomingHttpHeaders): Verdict | Promise<Verdict> {
     if (outcome === false) return { reason: 'unauthorized', headers: this.challenge };
     if (outcome === undefined) return { reason: 'busy', headers: { 'retry-after': '1' } };
     if (!this.auth!.forward) delete headers.authorization;
     return this.limits(client, headers);
   }
 
-  private limits(client: string, headers: IncomingHttpHeaders): Verdict {
+  private limits(client: string, headers: IncomingHttpHeaders): Verdict | Promise<Verdict> {
     if (this.rate) {
       const wait = this.rate.check(this.rate.key(client, headers));
-      if (wait > 0) return { reason: 'rate_limit', headers: { 'retry-after': String(wait) } };
+      if (wait instanceof Promise) return wait.then((w) => this.afterRate(w, client, headers));
+      return this.afterRate(wait, client, headers);
     }
+    return this.afterRate(0, client, headers);
+  }
+
+  private afterRate(wait: number, client: string, headers: IncomingHttpHeaders): Verdict {
+    if (wait > 0) return { reason: 'rate_limit', headers: { 'retry-after': String(wait) } };
     if (!this.conns) return { release: undefined };
     const release = this.conns.enter(this.conns.key(client, headers));
     return release ? { release } : { reason: 'conn_limit', headers: { 'retry-after': '1' } };

@@ -3,6 +3,8 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConnLimitConfig, RateLimitConfig } from '../config/access-schema.ts';
+import type { RedisSettings } from '../tls/storage/redis-url.ts';
+import { FleetRate } from './fleet-rate.ts';
 import { TokenBuckets } from './token-bucket.ts';
 
 export type KeyOf = (client: string, headers: IncomingHttpHeaders) => string;
@@ -20,14 +22,18 @@ export function keyOf(key: string): KeyOf {
 export class RateLimit {
   readonly key: KeyOf;
   private readonly buckets: TokenBuckets;
+  private readonly fleet: FleetRate | undefined;
 
-  constructor(config: RateLimitConfig) {
+  /** `fleet`: the Redis of storage: redis://..., where the fleet's instances count together; `name` the route's. */
+  constructor(config: RateLimitConfig, fleet?: { settings: RedisSettings; name: string }) {
     this.key = keyOf(config.key);
     this.buckets = new TokenBuckets(config.per_second, config.burst);
+    this.fleet = fleet && new FleetRate(fleet.settings, fleet.name, config);
   }
 
   /** 0: go on; else the seconds a client should wait (Retry-After). */
-  check(key: string): number {
+  check(key: string): number | Promise<number> {
+    if (this.fleet) return this.fleet.check(key);
     const wait = this.buckets.take(key, performance.now());
     return wait === 0 ? 0 : Math.max(1, Math.ceil(wait / 1000));
   }

@@ -109,7 +109,7 @@ const rateLimitSchema = z.strictObject({
   per_second: limit.rate.per_second,
   burst: limit.burst ?? Math.max(1, Math.ceil(limit.rate.per_second)),
   key: limit.key,
-})).describe('A token bucket per key (nginx: limit_req with nodelay): past it, 429 with Retry-After, and the upstream is not asked.');
+})).describe('A token bucket per key (nginx: limit_req with nodelay): past it, 429 with Retry-After, and the upstream is not asked. With storage: redis://... the count is shared by the fleet through that Redis (each process counts alone while it is down).');
 
 const connLimitSchema = z.strictObject({
   max: z.int({ error: 'expected a whole number of requests' }).min(1, 'max must be at least 1')

@@ -14,6 +14,7 @@ import { ProxyHandler } from '../proxy/forward.ts';
 import type { Pools } from '../proxy/pools.ts';
 import type { Upstreams } from '../proxy/upstream.ts';
 import type { TempFiles } from '../proxy/spool.ts';
+import type { RedisSettings } from '../tls/storage/redis-url.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 
 export interface BuildContext {
@@ -35,6 +36,8 @@ export interface BuildContext {
   closers: (() => void)[];
   /** The optional action modules this config's routes use (loadActions). */
   modules: ActionModules;
+  /** storage's Redis in fleet mode (rate limits are shared through it), else undefined. */
+  fleet?: RedisSettings;
 }
 
 export interface ActionModules {
@@ -69,7 +72,7 @@ export function buildAction(route: Route, ctx: BuildContext, site = ''): Action 
   // the gate outermost: a refused client reaches neither the cache nor the upstream
   const access = ctx.modules.access!;
   if (!ctx.metrics.includes(access.accessMetrics)) ctx.metrics.push(access.accessMetrics);
-  return new access.GateAction(compressed, route, site);
+  return new access.GateAction(compressed, route, site, ctx.fleet);
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {

@@ -13,6 +13,7 @@ import { Pools } from '../proxy/pools.ts';
 import { Upstreams } from '../proxy/upstream.ts';
 import { tempFiles } from '../proxy/spool.ts';
 import { TrustedProxies } from '../http/client-address.ts';
+import { isRedisUrl, parseRedisUrl } from '../tls/storage/redis-url.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
@@ -44,7 +45,7 @@ export class Generation {
     this.caches = new CacheRegistry(registry, previous?.caches);
     const temp = tempFiles(config.buffering.temp_dir ?? join(tmpdir(), 'edge-buffers'));
     this.metrics.push(() => temp.samples());
-    const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
+    const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules, fleet: isRedisUrl(config.storage) ? parseRedisUrl(config.storage) : undefined };
     this.router = new Router<Action>(config.sites, (route, site) => buildAction(route, ctx, site.hosts[0]));
     this.caches.built();
   }
