@@ -5,6 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import bcrypt from 'bcryptjs';
 import { freePort, startEdge, type EdgeProcess } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
@@ -94,6 +95,27 @@ sites:
     const garbage = await fetchRaw(port, '/staff/', { headers: { authorization: 'Basic !!!' } });
     assert.equal(garbage.status, 401);
     assert.equal(up.requests.length, before);
+  });
+
+  it('a WebSocket upgrade is gated too: 403 and 401 before the upstream sees it', async () => {
+    const upgrade = (path: string, extra = '') => new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: test.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`));
+      let got = '';
+      socket.on('data', (d) => (got += d));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+      socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
+    });
+    let upgrades = 0;
+    up.server.on('upgrade', (_req, socket) => {
+      upgrades++;
+      socket.destroy();
+    });
+    assert.match(await upgrade('/denied/ws'), /^HTTP\/1\.1 403 /);
+    const unauthorised = await upgrade('/staff/ws', `Authorization: ${basic('alice', 'nope').authorization}\r\n`);
+    assert.match(unauthorised, /^HTTP\/1\.1 401 /);
+    assert.match(unauthorised, /www-authenticate: Basic realm="Staff"/i);
+    assert.equal(upgrades, 0);
   });
 
   it('basic_auth: the right password (inline or from users_file) passes, Authorization kept from the upstream', async () => {
