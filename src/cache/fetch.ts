@@ -5,7 +5,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { clientAddress } from '../http/client-address.ts';
+import { requestClient } from '../http/client-address.ts';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
@@ -94,7 +94,7 @@ export class Fetch implements CaptureSink {
     this.requestDirectives = requestDirectives;
     const socket = origin.socket as TLSSocket | undefined;
     this.request = new CacheRequest(origin.url ?? '/', upstreamHeaders(origin, stored), {
-      remoteAddress: clientAddress(socket),
+      remoteAddress: requestClient(origin),
       encrypted: socket?.encrypted === true || origin.headers[':scheme'] === 'https',
       destroyed: false,
     });

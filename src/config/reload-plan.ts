@@ -15,6 +15,7 @@ const FIXED: ((c: Config) => [string, unknown])[] = [
   (c) => ['http_port', c.http_port],
   (c) => ['https_port', c.https_port],
   (c) => ['bind', c.bind],
+  (c) => ['proxy_protocol', c.proxy_protocol],
   (c) => ['admin', c.admin],
   (c) => ['storage', c.storage],
   (c) => ['log', c.log],

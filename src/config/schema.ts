@@ -10,6 +10,7 @@ import { applySiteCache, cacheSchema, checkRouteCache } from './cache-schema.ts'
 import { storageSchema } from './storage-schema.ts';
 import { workersSchema } from './ops-schema.ts';
 import { checkRouteRewrite, rewriteFields } from './rewrite-schema.ts';
+import { accessRouteFields, checkProxyProtocol, proxyProtocolSchema, trustedProxiesSchema } from './access-schema.ts';
 
 const routeMatch = z.string({ error: 'expected a path pattern: "/prefix/", "=/exact" or "~regex"' })
   .superRefine((text, ctx) => {
@@ -63,6 +64,7 @@ const routeSchema = z.strictObject({
   static: staticSchema.optional(),
   compress: compressSchema.optional(),
   cache: cacheSchema.optional(),
+  ...accessRouteFields,
   max_body_size: sizeValue.optional()
     .describe('Largest request body this route accepts (413 past it); overrides limits.max_body_size.'),
 }).superRefine((route, ctx) => {
@@ -119,6 +121,8 @@ export const configSchema = z.strictObject({
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .default([])
     .describe('Addresses to listen on, e.g. 127.0.0.1 or ::1. Default: every address.'),
+  trusted_proxies: trustedProxiesSchema,
+  proxy_protocol: proxyProtocolSchema,
   grace_period: duration('On stop or reload, how long in-flight requests and WebSockets may take to finish before they are cut.', '30s'),
   workers: workersSchema,
   admin: z.string().default('127.0.0.1:2019').refine((v) => v === 'off' || v.startsWith('unix:/') || /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i.test(v), {
@@ -133,7 +137,7 @@ export const configSchema = z.strictObject({
   upstreams: upstreamsSchema,
   sites: z.array(siteSchema, { error: 'expected a list of sites' }).default([])
     .describe('The sites edge serves; an included file adds to this list.'),
-}).describe('edge configuration (conf/edge.yaml).');
+}).superRefine(checkProxyProtocol).describe('edge configuration (conf/edge.yaml).');
 
 /** What an included file may hold: more sites. */
 export const includeFileSchema = z.strictObject({

@@ -10,7 +10,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
-import { clientAddress } from '../http/client-address.ts';
+import { requestClient } from '../http/client-address.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
@@ -371,7 +371,7 @@ function replayable(trip: Trip): boolean {
 }
 
 function clientOf(req: EdgeRequest): string {
-  return clientAddress(req.socket) ?? '';
+  return requestClient(req);
 }
 
 /** A route's inline pool: its `to` and settings, defaults filled in. */

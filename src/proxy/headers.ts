@@ -3,7 +3,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { clientAddress } from '../http/client-address.ts';
+import { requestClient } from '../http/client-address.ts';
 import { requestHost, type EdgeRequest } from '../server/response.ts';
 
 /** Hop-by-hop headers, plus Proxy-* which only ever concern the hop to a proxy. */
@@ -41,7 +41,7 @@ export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): voi
   // edge answered any "Expect: 100-continue" itself
   if (h.expect !== undefined) delete h.expect;
 
-  const client = clientAddress(req.socket) ?? '';
+  const client = requestClient(req);
   const prior = h['x-forwarded-for'];
   h['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   h['x-real-ip'] = client;

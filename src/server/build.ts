@@ -14,6 +14,7 @@ import { ProxyHandler } from '../proxy/forward.ts';
 import type { Pools } from '../proxy/pools.ts';
 import type { Upstreams } from '../proxy/upstream.ts';
 import type { TempFiles } from '../proxy/spool.ts';
+import type { RedisSettings } from '../tls/storage/redis-url.ts';
 import { RedirectAction, RespondAction, type Action } from './actions.ts';
 import { withRewrite } from './rewrite-action.ts';
 
@@ -36,31 +37,45 @@ export interface BuildContext {
   closers: (() => void)[];
   /** The optional action modules this config's routes use (loadActions). */
   modules: ActionModules;
+  /** storage's Redis in fleet mode (rate limits are shared through it), else undefined. */
+  fleet?: RedisSettings;
 }
 
 export interface ActionModules {
   static?: typeof import('../static/action.ts');
   cache?: typeof import('../cache/action.ts');
   compress?: typeof import('../compress/action.ts');
+  access?: typeof import('../access/action.ts');
 }
 
 /** Imports the action modules `config` needs, before a generation of it is built. */
 export async function loadActions(config: Config): Promise<ActionModules> {
   const routes = config.sites.flatMap((site) => site.routes);
-  const [statics, cache, compress] = await Promise.all([
+  const [statics, cache, compress, access] = await Promise.all([
     routes.some((r) => r.static) ? import('../static/action.ts') : undefined,
     routes.some((r) => r.cache) ? import('../cache/action.ts') : undefined,
     routes.some((r) => r.compress?.length) ? import('../compress/action.ts') : undefined,
+    routes.some(gated) ? import('../access/action.ts') : undefined,
   ]);
-  return { static: statics, cache, compress };
+  return { static: statics, cache, compress, access };
 }
 
-export function buildAction(route: Route, ctx: BuildContext): Action {
+/** A route whose requests pass the access gate first (src/access). */
+function gated(route: Route): boolean {
+  return route.access !== undefined || route.rate_limit !== undefined || route.conn_limit !== undefined;
+}
+
+export function buildAction(route: Route, ctx: BuildContext, site = ''): Action {
   const action = baseAction(route, ctx);
   // compression outside the cache: the store keeps one identity copy for every client
   const compressed = route.compress?.length ? new ctx.modules.compress!.CompressAction(action, route.compress) : action;
   // strip_prefix and rewrite before all of it: the cache keys and the upstream see the new path
-  return withRewrite(route, compressed, ctx.logger);
+  const rewritten = withRewrite(route, compressed, ctx.logger);
+  if (!gated(route)) return rewritten;
+  // the gate outermost: a refused client reaches neither the rewrite, the cache nor the upstream
+  const access = ctx.modules.access!;
+  if (!ctx.metrics.includes(access.accessMetrics)) ctx.metrics.push(access.accessMetrics);
+  return new access.GateAction(rewritten, route, site, ctx.fleet);
 }
 
 function baseAction(route: Route, ctx: BuildContext): Action {

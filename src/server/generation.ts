@@ -12,6 +12,8 @@ import { CacheRegistry } from '../cache/registry.ts';
 import { Pools } from '../proxy/pools.ts';
 import { Upstreams } from '../proxy/upstream.ts';
 import { tempFiles } from '../proxy/spool.ts';
+import { TrustedProxies } from '../http/client-address.ts';
+import { isRedisUrl, parseRedisUrl } from '../tls/storage/redis-url.ts';
 import type { Action } from './actions.ts';
 import { buildAction, type ActionModules, type BuildContext } from './build.ts';
 import { InFlight } from './in-flight.ts';
@@ -29,10 +31,13 @@ export class Generation {
   /** The config's cache zones; the next generation keeps those whose settings are the same. */
   readonly caches: CacheRegistry;
   private retired: Promise<boolean> | undefined;
+  /** Whose X-Forwarded-For this config believes; undefined when nobody's (the request path skips it). */
+  readonly trust: TrustedProxies | undefined;
 
   /** `modules`: loadActions(config), awaited by whoever builds the generation; `previous`: the one it replaces. */
   constructor(config: Config, logger: Logger, modules: ActionModules, previous?: Generation) {
     this.config = config;
+    this.trust = config.trusted_proxies.length > 0 ? new TrustedProxies(config.trusted_proxies) : undefined;
     this.upstreams = new Upstreams(logger);
     const registry = { logger, adminRoutes: this.adminRoutes, metrics: this.metrics, closers: this.closers };
     // pools (and their health state) belong to the generation: a reload starts them afresh; cache
@@ -40,8 +45,8 @@ export class Generation {
     this.caches = new CacheRegistry(registry, previous?.caches);
     const temp = tempFiles(config.buffering.temp_dir ?? join(tmpdir(), 'edge-buffers'));
     this.metrics.push(() => temp.samples());
-    const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules };
-    this.router = new Router<Action>(config.sites, (route) => buildAction(route, ctx));
+    const ctx: BuildContext = { ...registry, limits: config.limits, temp, maxTempFileSize: config.buffering.max_temp_file_size, upstreams: this.upstreams, pools: new Pools(config.upstreams, registry), caches: this.caches, modules, fleet: isRedisUrl(config.storage) ? parseRedisUrl(config.storage) : undefined };
+    this.router = new Router<Action>(config.sites, (route, site) => buildAction(route, ctx, site.hosts[0]));
     this.caches.built();
   }
 

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { clientAddress } from '../http/client-address.ts';
+import { clientAddress, resolveClient } from '../http/client-address.ts';
 import type { Generation } from './generation.ts';
 import type { InFlight } from './in-flight.ts';
 import type { AccessLog } from '../ops/access-log.ts';
@@ -55,9 +55,9 @@ export class RequestHandler {
 
   readonly onRequest = (req: EdgeRequest, res: EdgeRes): void => {
     res.startedAt = performance.now();
-    res.client = clientAddress(req.socket) ?? '-';
-    assignRequestId(req);
     const generation = this.current;
+    res.client = resolveClient(req, generation.trust);
+    assignRequestId(req);
     this.all.enter();
     generation.inFlight.enter();
     res.on('close', () => {
@@ -116,8 +116,9 @@ export class RequestHandler {
 
   readonly onUpgrade = (req: EdgeRequest, socket: Duplex, head: Buffer): void => {
     const startedAt = performance.now();
-    assignRequestId(req);
     const generation = this.current;
+    const client = resolveClient(req, generation.trust);
+    assignRequestId(req);
     this.all.enterUpgraded(socket);
     generation.inFlight.enterUpgraded(socket);
     socket.on('error', noop);
@@ -127,7 +128,7 @@ export class RequestHandler {
     const done = (status: number, upstream: string): void => {
       if (logged) return;
       logged = true;
-      this.access?.log(req, clientAddress(req.socket) ?? '-', status, 0, startedAt, upstream);
+      this.access?.log(req, client, status, 0, startedAt, upstream);
       this.scheme.metrics?.record(site, route, status, 0, (performance.now() - startedAt) / 1000);
     };
     const refused = refusal(req);
@@ -161,7 +162,7 @@ export class RequestHandler {
     const raw = socket as Duplex;
     raw.on('error', noop);
     const bytes = answerRaw(raw, 405, ALLOW);
-    this.access?.log(req, clientAddress(req.socket) ?? '-', 405, bytes, startedAt, '');
+    this.access?.log(req, resolveClient(req, this.current.trust), 405, bytes, startedAt, '');
     this.scheme.metrics?.record(UNMATCHED, UNMATCHED, 405, bytes, (performance.now() - startedAt) / 1000);
   };
 

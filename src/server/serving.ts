@@ -16,6 +16,8 @@ import { loadActions, type ActionModules } from './build.ts';
 import { Generation } from './generation.ts';
 import { RequestHandler } from './handler.ts';
 import { HttpsListener } from './https.ts';
+import { expectProxyHeader } from './proxy-protocol.ts';
+import type { TrustedProxies } from '../http/client-address.ts';
 import { InFlight } from './in-flight.ts';
 import { createHttpServer, displayAddress, listen } from './listeners.ts';
 
@@ -62,10 +64,12 @@ export class Serving {
     try {
       for (const host of hosts) {
         const server = createHttpServer(config.limits, serving.http);
+        if (config.proxy_protocol) expectProxyHeader(server, serving.trust);
         await listen(server, config.http_port, host, logger);
         serving.servers.push(server);
         if (opts.tls) {
           const listener = new HttpsListener(config.limits, serving.https, opts.table, opts.challenges, opts.onDemand);
+          if (config.proxy_protocol) expectProxyHeader(listener.front, serving.trust);
           await listen(listener.front, config.https_port, host, logger);
           serving.secure.push(listener);
         }
@@ -78,6 +82,9 @@ export class Serving {
     }
     return serving;
   }
+
+  /** The trusted_proxies of the config in force, for PROXY headers on new connections. */
+  private readonly trust = (): TrustedProxies | undefined => this.generation.trust;
 
   get current(): Generation {
     return this.generation;

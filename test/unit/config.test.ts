@@ -25,6 +25,8 @@ describe('loadConfigFile', () => {
       http_port: 80,
       https_port: 443,
       bind: [],
+      trusted_proxies: [],
+      proxy_protocol: false,
       grace_period: 30_000,
       workers: 1,
       admin: '127.0.0.1:2019',
