@@ -23,6 +23,7 @@ import { usesAcme, usesTls } from '../tls/plan.ts';
 import { CertificateTable } from '../tls/sni.ts';
 import { createAdminServer, type AdminAnswer, type AdminRoute } from './admin.ts';
 import { openAdmin } from './admin-address.ts';
+import { checkFileLimit } from './open-files.ts';
 import { restartPlan, LOOP_DEATHS, LOOP_WINDOW_MS } from './backoff.ts';
 import { certificateMetrics } from './cert-metrics.ts';
 import { ignoreSendError, Rpc, type AdminRouteKey, type SupervisorQuestion, type ToSupervisor, type ToWorker } from './ipc.ts';
@@ -135,6 +136,7 @@ export class Supervisor {
       storage: s.certificates ? storageLabel(config.storage) : undefined,
       admin: s.adminLine,
       access: config.log.access === 'off' ? 'off' : `${config.log.access} (${config.log.format})`,
+      openFiles: checkFileLimit(s.logger, opts.count),
     }));
     void notifyReady((m) => s.logger.warn(m), `serving ${s.firstListening.join(', ')} with ${opts.count} workers`);
     return s;

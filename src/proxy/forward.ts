@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import { clientAddress } from '../http/client-address.ts';
 import type { Logger } from '../ops/log.ts';
+import { reportFileLimit } from '../ops/open-files.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
@@ -264,7 +265,8 @@ export class ProxyHandler implements Action, AttemptOwner {
       return;
     }
     const { status, reason } = classify(err);
-    this.pool.fail(member, reason);
+    // edge out of file descriptors is no failure of the upstream's
+    if (!reportFileLimit(err, this.logger, `connect to upstream ${member.name} failed`)) this.pool.fail(member, reason);
     const failure = { status, reason, member };
     if (this.retry(trip, err.code)) this.dispatch(trip, failure);
     else this.give(trip, failure);

@@ -12,6 +12,7 @@ import { openAdmin } from '../ops/admin-address.ts';
 import { certificateMetrics } from '../ops/cert-metrics.ts';
 import { Logger } from '../ops/log.ts';
 import { notifyReady } from '../ops/notify.ts';
+import { checkFileLimit } from '../ops/open-files.ts';
 import { CONTENT_TYPE, metricsText, sampleFamilies } from '../ops/metrics.ts';
 import { Reloader } from '../ops/reload.ts';
 import { storageLabel } from '../tls/storage/open.ts';
@@ -88,6 +89,7 @@ export class Edge {
       storage: certificates ? storageLabel(config.storage) : undefined,
       admin: edge.adminLine,
       access: serving.accessLine,
+      openFiles: checkFileLimit(edge.logger, 1),
     }));
     void notifyReady((m) => edge.logger.warn(m), `serving ${serving.listening().join(', ')}`);
     return edge;

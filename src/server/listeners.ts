@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Limits } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
+import { reportFileLimit } from '../ops/open-files.ts';
 import type { RequestHandler } from './handler.ts';
 import { EdgeResponse } from './response.ts';
 
@@ -66,7 +67,9 @@ export function listen(server: TcpServer, port: number, host: string | undefined
     server.once('error', onError);
     server.listen({ port, host }, () => {
       server.off('error', onError);
-      server.on('error', (err: Error) => logger.error(`listener ${displayAddress(host, port)}: ${err.message}`));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        if (!reportFileLimit(err, logger, `accept on ${displayAddress(host, port)} failed`)) logger.error(`listener ${displayAddress(host, port)}: ${err.message}`);
+      });
       resolve();
     });
   });
