@@ -27,7 +27,7 @@ import { IDEMPOTENT, mayRetry } from './retry.ts';
 import { resolvePool } from '../config/runtime.ts';
 import { Attempt, type AttemptOwner, type ResponseBuffering } from './attempt.ts';
 import { readBody, type RequestSpool, type SpooledBody, type TempFiles } from './spool.ts';
-import { bufferBody } from './request-buffer.ts';
+import { bufferBody, REQUEST_MEMORY } from './request-buffer.ts';
 import { forwardUpgrade, type Upstreams } from './upstream.ts';
 
 export interface ProxyContext {
@@ -143,7 +143,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       });
       return;
     }
-    holdBody(source, length === undefined ? undefined : Number(length), this.pool.config.retry_body_limit, (body) => {
+    holdBody(source, length === undefined ? undefined : Number(length), REQUEST_MEMORY, (body) => {
       trip.body = body;
       if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
     });
