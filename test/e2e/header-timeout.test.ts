@@ -9,42 +9,48 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort, startEdge, type EdgeProcess } from '../helpers/edge.ts';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { freePort, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
+import { writeTree } from '../helpers/files.ts';
 
 const HEAD = 'GET /slow HTTP/1.1\r\nHost: test.example\r\nX-Slow: ' + 'a'.repeat(200);
 
 /**
- * Sends HEAD a byte every `every` ms from connect; resolves with the ms from the first byte to
- * the connection's close, and what came back.
+ * Sends HEAD a byte every `every` ms on a connected socket; resolves with the ms from the first
+ * byte to the connection's close, and what came back.
  */
-function trickle(port: number, every: number): Promise<{ ms: number; reply: string }> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
+function trickleOn(s: Duplex, every: number): Promise<{ ms: number; reply: string }> {
+  return new Promise((resolve) => {
     let reply = '';
-    let start = 0;
     let i = 0;
     let timer: NodeJS.Timeout | undefined;
-    s.on('connect', () => {
-      start = performance.now();
-      const send = () => {
-        if (s.destroyed || s.writableEnded) return;
-        s.write(HEAD[i++ % HEAD.length]!);
-        timer = setTimeout(send, every);
-      };
-      send();
-    });
+    const start = performance.now();
+    const send = () => {
+      if (s.destroyed || s.writableEnded) return;
+      s.write(HEAD[i++ % HEAD.length]!);
+      timer = setTimeout(send, every);
+    };
     s.on('data', (d: Buffer) => (reply += d.toString('latin1')));
     // edge may reset while a byte is in flight: the close still times the end
     s.on('error', () => {});
     s.on('close', () => {
       clearTimeout(timer);
-      if (start === 0) reject(new Error('no connection'));
-      else resolve({ ms: performance.now() - start, reply });
+      resolve({ ms: performance.now() - start, reply });
     });
+    send();
   });
+}
+
+async function trickle(port: number, every: number): Promise<{ ms: number; reply: string }> {
+  const s = connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
+  return trickleOn(s, every);
 }
 
 async function edgeWith(up: Upstream, timeout: string): Promise<EdgeProcess> {
@@ -100,5 +106,39 @@ describe('header_timeout', () => {
     for (const r of results) assert.match(r.reply, /^HTTP\/1.1 408 /);
     assert.ok(times.every((ms) => ms >= 3950 && ms < 5000), `closed after ${times.join(', ')} ms`);
     assert.equal(up.requests.length, 0);
+  });
+});
+
+// HTTP/1.1 over TLS: the HTTPS listener's server gets its connections from the front TCP server,
+// so Node never timed its heads at all (a head could take forever); the same deadline holds there.
+describe('header_timeout over HTTPS (HTTP/1.1)', () => {
+  it('2 s: a head sent a byte every 300 ms over TLS gets 408 and a close between 2 and 3 s', async () => {
+    const [http, https] = [await freePort(), await freePort()];
+    const storage = join(writeTree({ 'x/': { dir: true } }), 'certs');
+    const { file } = writeConfig(`
+http_port: ${http}
+https_port: ${https}
+bind: 127.0.0.1
+admin: off
+storage: ${storage}
+limits: { header_timeout: 2s }
+sites:
+  - hosts: [localhost]
+    tls: internal
+    routes:
+      - respond: { status: 200, body: ok }
+`);
+    const edge = await startEdge(['run', '-c', file], { port: http, startMs: 30_000 });
+    try {
+      await waitFor(() => edge.stderr().includes('certificate localhost: issued'), 'the local certificate', 15_000);
+      const ca = readFileSync(join(storage, 'local', 'root.crt'), 'utf8');
+      const s = tlsConnect({ host: '127.0.0.1', port: https, servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] });
+      await new Promise((resolve, reject) => s.once('secureConnect', resolve).once('error', reject));
+      const { ms, reply } = await trickleOn(s, 300);
+      assert.match(reply, /^HTTP\/1.1 408 /);
+      assert.ok(ms >= 1950 && ms < 3000, `closed after ${Math.round(ms)} ms`);
+    } finally {
+      await edge.stop();
+    }
   });
 });
