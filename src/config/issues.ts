@@ -3,6 +3,15 @@
 import type * as z from 'zod';
 import { formatPath, type Problem } from './errors.ts';
 
+/**
+ * Keys edge no longer has, and what to do instead. An error rather than a warning: each changed
+ * what edge does (retry_body_limit: 0 meant "never resend a body"), so ignoring one quietly would
+ * change behaviour under a config that still reads as before.
+ */
+const REMOVED_KEYS: Record<string, string> = {
+  retry_body_limit: 'is gone: with request buffering (the default) a body is resent on retry whatever its size, and with buffering: { request: false } bodies up to 64 KiB are held for a retry; delete the line',
+};
+
 export type Locate = (path: readonly PropertyKey[], opts?: { key?: string }) => string;
 
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, locate: Locate): Problem[] {
@@ -11,6 +20,8 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
     const at = formatPath(path);
     if (issue.code === 'unrecognized_keys') {
       const key = String(issue.keys[0]);
+      const removed = REMOVED_KEYS[key];
+      if (removed !== undefined) return { where: locate(path, { key }), path: at, message: `"${key}" ${removed}`, severity: 'error' };
       const known = knownKeysAt(schema, path);
       const near = nearest(key, known);
       const hint = near !== undefined ? `did you mean "${near}"?` : `known keys: ${known.join(', ')}`;

@@ -19,7 +19,6 @@ export function resolvePool(p: Pick<PoolConfig, 'to'> & Partial<PoolConfig>): Po
     slow_start: p.slow_start ?? 0,
     retries: p.retries ?? 2,
     try_duration: p.try_duration ?? 5_000,
-    retry_body_limit: p.retry_body_limit ?? 64 * 1024,
     tls: p.tls,
   };
 }

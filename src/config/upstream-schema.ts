@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { parseUpstream, type UpstreamAddress, type UpstreamTls } from './address.ts';
 import type { Problem } from './errors.ts';
 import type { Locate } from './issues.ts';
-import { durationValue, sizeValue } from './values.ts';
+import { durationValue } from './values.ts';
 import { resolvePool } from './runtime.ts';
 import { checkUpstreamTls, upstreamTlsSchema } from './upstream-tls-schema.ts';
 
@@ -115,8 +115,6 @@ const poolFields = {
     .describe('How many times a failed request is sent to another upstream: one that could not connect, or an idempotent one (GET, HEAD, OPTIONS, PUT, DELETE) whose upstream failed before answering. Read timeouts are not retried. Default 2.'),
   try_duration: durationValue.optional()
     .describe('No retry starts after the request has been trying this long. Default 5s.'),
-  retry_body_limit: sizeValue.optional()
-    .describe('Request bodies up to this size are held so they can be sent again on retry; larger ones stream and are never replayed. 0 holds none. Default 64KiB.'),
   tls: upstreamTlsSchema.optional(),
 };
 
@@ -132,7 +130,6 @@ export interface PoolConfig {
   slow_start: number;
   retries: number;
   try_duration: number;
-  retry_body_limit: number;
   tls: UpstreamTls | undefined;
 }
 

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config/schema.ts';
 import { restartNeeded } from '../config/reload-plan.ts';
 import { accessLine, banner, type BannerFacts } from '../server/banner.ts';
+import { checkFileLimit } from './open-files.ts';
 import type { Certificates, CertificateSinks } from '../tls/setup.ts';
 import { usesAcme, usesTls } from '../tls/plan.ts';
 import { storageLabel } from '../tls/storage/open.ts';
@@ -45,6 +46,8 @@ export interface Front {
   families(): Promise<MetricFamily[][]>;
   samples(): MetricSample[];
   readonly health: HealthReport;
+  /** How many processes serve (1, or the workers): each has its own open-files limit to share. */
+  readonly processes: number;
   /** The banner's serving lines, and the same in short for systemd's status ("serving …"). */
   banner(): Pick<BannerFacts, 'listening' | 'sites' | 'workers'>;
   readyStatus(): string;
@@ -104,6 +107,7 @@ export class InstanceCore {
       storage: this.certificates ? storageLabel(config.storage) : undefined,
       admin: this.adminLine,
       access: accessLine(config.log),
+      openFiles: checkFileLimit(this.logger, front.processes),
     }));
     void notifyReady(warn, `serving ${front.readyStatus()}`);
   }

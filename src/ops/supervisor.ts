@@ -51,6 +51,9 @@ export class Supervisor implements Front {
   private config: Config;
   private readonly logger: Logger;
   private readonly count: number;
+  get processes(): number {
+    return this.count;
+  }
   private readonly slots = new Map<number, Slot>();
   private readonly installed = new Map<string, ToWorker & { t: 'cert' }>();
   private readonly challenges = new RelayChallenges((m) => this.broadcast(m));

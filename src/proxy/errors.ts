@@ -31,6 +31,9 @@ export function classify(err: NodeJS.ErrnoException): UpstreamFailure {
       return { status: 502, reason: 'reset the connection' };
     case 'EPIPE':
       return { status: 502, reason: 'closed the connection while edge was sending' };
+    case 'EMFILE':
+    case 'ENFILE':
+      return { status: 502, reason: `could not be connected: edge has too many open files (${err.code})` };
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return { status: 502, reason: 'is unreachable' };

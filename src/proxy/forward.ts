@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import { requestClient } from '../http/client-address.ts';
 import type { Logger } from '../ops/log.ts';
+import { reportFileLimit } from '../ops/open-files.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
@@ -26,7 +27,7 @@ import { IDEMPOTENT, mayRetry } from './retry.ts';
 import { resolvePool } from '../config/runtime.ts';
 import { Attempt, type AttemptOwner, type ResponseBuffering } from './attempt.ts';
 import { readBody, type RequestSpool, type SpooledBody, type TempFiles } from './spool.ts';
-import { bufferBody } from './request-buffer.ts';
+import { bufferBody, REQUEST_MEMORY } from './request-buffer.ts';
 import { forwardUpgrade, type Upstreams } from './upstream.ts';
 
 export interface ProxyContext {
@@ -142,7 +143,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       });
       return;
     }
-    holdBody(source, length === undefined ? undefined : Number(length), this.pool.config.retry_body_limit, (body) => {
+    holdBody(source, length === undefined ? undefined : Number(length), REQUEST_MEMORY, (body) => {
       trip.body = body;
       if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
     });
@@ -264,7 +265,8 @@ export class ProxyHandler implements Action, AttemptOwner {
       return;
     }
     const { status, reason } = classify(err);
-    this.pool.fail(member, reason);
+    // edge out of file descriptors is no failure of the upstream's
+    if (!reportFileLimit(err, this.logger, `connect to upstream ${member.name} failed`)) this.pool.fail(member, reason);
     const failure = { status, reason, member };
     if (this.retry(trip, err.code)) this.dispatch(trip, failure);
     else this.give(trip, failure);

@@ -1,6 +1,7 @@
-// Request bodies small enough to send twice: a body up to `retry_body_limit` is read into memory
-// before the first attempt, so a retry can replay it; a larger one streams through once and a
-// request carrying it is never sent to a second upstream.
+// Request bodies of routes with request buffering off, held when small enough to send twice: a
+// body up to a limit (the request buffer's memory part, 64 KiB) is read into memory before the
+// first attempt, so a retry can replay it; a larger one streams through once and a request
+// carrying it is never sent to a second upstream. (With buffering on, the spool is replayable.)
 
 import { PassThrough, Readable } from 'node:stream';
 

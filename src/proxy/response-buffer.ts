@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from '../ops/log.ts';
 import type { EdgeRes } from '../server/response.ts';
-import type { TempFiles } from './spool.ts';
+import { SpoolError, type TempFiles } from './spool.ts';
 
 /** Bytes kept in memory per response before the temp file (nginx: 8 x 4k-8k proxy_buffers). */
 export const RESPONSE_MEMORY = 256 * 1024;
@@ -34,6 +34,11 @@ export class ResponseBuffer {
   private file: FileHandle | undefined;
   /** No temp file for this response: not allowed, or the folder failed. */
   private noFile: boolean;
+  /**
+   * The file took no more (disk full) while the client had yet to read part of it: the rest waits
+   * in toWrite, the upstream paused, until the client has read the file; then memory only.
+   */
+  private fileFull = false;
   private opening = false;
   /** Chunks on their way to the file, in order. */
   private toWrite: Buffer[] = [];
@@ -107,7 +112,7 @@ export class ResponseBuffer {
     if (this.closed) return;
     const full = this.noFile
       ? this.memoryBytes >= RESPONSE_MEMORY
-      : this.toWriteBytes >= RESPONSE_MEMORY || this.writePos - this.readPos + this.toWriteBytes >= this.opts.maxFile;
+      : this.fileFull || this.toWriteBytes >= RESPONSE_MEMORY || this.writePos - this.readPos + this.toWriteBytes >= this.opts.maxFile;
     if (full && !this.paused) this.upstream.pause();
     else if (!full && this.paused) this.upstream.resume();
     this.paused = full;
@@ -125,18 +130,21 @@ export class ResponseBuffer {
         this.file = file;
         this.opts.temp.responsesSpooled++;
       }
-      while (this.toWrite.length > 0 && !this.closed) {
+      while (this.toWrite.length > 0 && !this.closed && !this.fileFull) {
         const chunk = this.toWrite[0]!;
-        await this.file.write(chunk, 0, chunk.length, this.writePos);
-        this.toWrite.shift();
-        this.toWriteBytes -= chunk.length;
-        this.writePos += chunk.length;
-        this.opts.temp.inUse += chunk.length;
-        this.opts.temp.responseBytesSpooled += chunk.length;
+        const { bytesWritten: n } = await this.file.write(chunk, 0, chunk.length, this.writePos);
+        if (n === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+        // a disk filling up may take part of a write before it refuses the rest: that part is in
+        if (n < chunk.length) this.toWrite[0] = chunk.subarray(n);
+        else this.toWrite.shift();
+        this.toWriteBytes -= n;
+        this.writePos += n;
+        this.opts.temp.inUse += n;
+        this.opts.temp.responseBytesSpooled += n;
         if (!this.blocked && !this.reading) this.pump();
       }
     } catch (err) {
-      this.fileFailed(err as Error);
+      this.fileFailed(err instanceof SpoolError ? err : new SpoolError(this.opts.temp.dir, err as NodeJS.ErrnoException));
     } finally {
       this.opening = false;
       this.writing = false;
@@ -165,7 +173,8 @@ export class ResponseBuffer {
     }
     if (this.closed) return;
     this.readPos += chunk.length;
-    if (this.readPos === this.writePos && this.toWriteBytes === 0 && !this.writing) {
+    if (this.fileFull && this.readPos === this.writePos) this.toMemory();
+    else if (this.readPos === this.writePos && this.toWriteBytes === 0 && !this.writing) {
       // all read: the file starts over, so its size is what the client is behind by
       this.opts.temp.inUse -= this.writePos;
       this.readPos = this.writePos = 0;
@@ -174,21 +183,32 @@ export class ResponseBuffer {
     this.pump();
   }
 
-  /** The temp folder failed this response: from here it is buffered in memory only, with pauses. */
+  /**
+   * The temp folder failed this response: from here it is buffered in memory only, with pauses;
+   * what the file already holds is sent first, the app paused meanwhile.
+   */
   private fileFailed(err: Error): void {
     if (this.closed) return;
     if (this.writePos > this.readPos) {
-      // part of the body is in a file that no longer takes the rest: it cannot be sent in order
-      this.opts.logger.error(`response buffer: ${err.message}; response cut`);
-      this.res.destroy();
+      this.opts.logger.error(`response buffer: ${err.message}; the app is paused until the client has read the ${this.writePos - this.readPos} bytes in the file, then the response goes on unbuffered`);
+      this.fileFull = true;
+      this.throttle();
       return;
     }
     this.opts.logger.error(`response buffer: ${err.message}; this response goes on unbuffered past ${RESPONSE_MEMORY} bytes`);
+    this.toMemory();
+  }
+
+  /** No more temp file for this response: what waited for it goes to memory, in order. */
+  private toMemory(): void {
     this.noFile = true;
+    this.fileFull = false;
     this.memory.push(...this.toWrite);
     this.memoryBytes += this.toWriteBytes;
     this.toWrite = [];
     this.toWriteBytes = 0;
+    this.opts.temp.inUse -= this.writePos;
+    this.readPos = this.writePos = 0;
   }
 
   private readonly dispose = (): void => {

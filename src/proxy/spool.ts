@@ -151,7 +151,17 @@ export class RequestSpool extends Writable {
 
   private async append(chunk: Buffer): Promise<void> {
     if (this.released || !this.file) return;
-    await this.file.write(chunk);
+    try {
+      // a disk filling up may take part of a write before it refuses the rest (ENOSPC)
+      for (let at = 0; at < chunk.length;) {
+        const { bytesWritten } = await this.file.write(chunk, at, chunk.length - at);
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+        at += bytesWritten;
+      }
+    } catch (err) {
+      // a full disk (ENOSPC) or quota: the log line names the folder and its key
+      throw new SpoolError(this.temp.dir, err as NodeJS.ErrnoException);
+    }
     this.written += chunk.length;
     this.temp.inUse += chunk.length;
     this.temp.requestBytesSpooled += chunk.length;

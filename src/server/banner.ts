@@ -15,6 +15,8 @@ export interface BannerFacts {
   access: string;
   /** With workers: how many, and their pids. */
   workers?: string;
+  /** The open-files limit each process has (src/ops/open-files.ts), where it can be read. */
+  openFiles?: string;
 }
 
 export function siteLines(sites: readonly SiteEntry<Action>[]): string[] {
@@ -38,6 +40,7 @@ export function banner(f: BannerFacts): string {
   const lines = [`edge ${f.version} (Node ${process.versions.node}, pid ${process.pid}) config ${f.source}`];
   for (const l of f.listening) lines.push(`  listening  ${l}`);
   if (f.workers) lines.push(`  workers    ${f.workers}`);
+  if (f.openFiles) lines.push(`  open files ${f.openFiles}`);
   lines.push(...f.sites);
   if (f.storage) lines.push(`  storage    ${f.storage}`);
   lines.push(`  admin      ${f.admin}`);

@@ -68,6 +68,7 @@ export class Edge implements Front {
   }
 
   // the supervisor's report, for one process: the README's /health fields whatever the workers setting
+  readonly processes = 1;
   readonly health: HealthReport = () => ({ status: 'ok', workers: { wanted: 1, ready: 1, pids: [process.pid], restarts: 0, crash_loop: false } });
 
   banner(): Pick<BannerFacts, 'listening' | 'sites'> {

@@ -13,7 +13,7 @@ import { UnknownServerNameError, type CertificateTable } from '../tls/sni.ts';
 import type { RequestHandler } from './handler.ts';
 import { h2HeadSettings } from './h2-head.ts';
 import { EdgeH2Response, EdgeResponse } from './response.ts';
-import { keepHalfOpen } from './listeners.ts';
+import { headerSweepInterval, keepHalfOpen } from './listeners.ts';
 
 type SniCallback = (err: Error | null, ctx?: SecureContext) => void;
 
@@ -50,6 +50,7 @@ export class HttpsListener {
       ...http1Options(limits),
     }, handler.onRequest);
     keepHalfOpen(this.secure);
+    timeHeads(this.secure, limits);
     this.secure.on('upgrade', handler.onUpgrade);
     // both for HTTP/1.1 (a socket) and HTTP/2 (a response) CONNECTs; without it Node answers
     // HTTP/2 ones itself, unlogged
@@ -124,6 +125,17 @@ export class HttpsListener {
 /** HTTP/1.1 over TLS: Node's parser answers 431 past the limit, as on the plain listener (not in the http2 typings, read all the same). */
 function http1Options(limits: Limits): object {
   return { maxHeaderSize: limits.max_header_size };
+}
+
+/**
+ * HTTP/1.1 over TLS gets header_timeout as plain HTTP/1.1 does. Node starts timing heads when the
+ * server emits 'listening', which this one, handed its connections by the front server, never
+ * did: a head could take forever there (a slow-loris over HTTPS). No whole-request clock, as on
+ * the plain listener (Node's default of 5 min would cut long uploads); body_timeout watches.
+ */
+function timeHeads(server: Http2SecureServer, limits: Limits): void {
+  Object.assign(server, { headersTimeout: limits.header_timeout, requestTimeout: 0, connectionsCheckingInterval: headerSweepInterval(limits.header_timeout) });
+  server.emit('listening');
 }
 
 function noop(): void {}

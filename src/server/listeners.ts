@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Limits } from '../config/schema.ts';
 import type { Logger } from '../ops/log.ts';
+import { reportFileLimit } from '../ops/open-files.ts';
 import type { RequestHandler } from './handler.ts';
 import { EdgeResponse } from './response.ts';
 
@@ -29,8 +30,7 @@ export function createHttpServer(limits: Limits, handler: RequestHandler): Serve
     // the whole-request clock would cut long uploads; body_timeout watches for stalls instead
     requestTimeout: 0,
     keepAliveTimeout: limits.keepalive_timeout,
-    // Node sweeps for header timeouts every 30 s by default, far coarser than header_timeout
-    connectionsCheckingInterval: Math.max(250, Math.min(5000, limits.header_timeout / 2 || 5000)),
+    connectionsCheckingInterval: headerSweepInterval(limits.header_timeout),
     // only WebSocket upgrades leave the request path; anything else (h2c) is served as plain HTTP/1.1
     shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
   }, handler.onRequest);
@@ -41,6 +41,18 @@ export function createHttpServer(limits: Limits, handler: RequestHandler): Serve
   // decide on "Expect: 100-continue" in the route (body limits) rather than always saying yes
   server.on('checkContinue', handler.onCheckContinue);
   return server;
+}
+
+/**
+ * How often Node looks for heads past header_timeout. Its deadline runs from a request's first
+ * byte, but it is only checked on this sweep, so a head can outlive it by up to one interval:
+ * Node's default of 30 s, or the half of header_timeout edge used before, let 8 s fire at 12 s.
+ * At most a second late, as nginx is exact; the sweep walks only connections in the middle of a
+ * request, so a few a second cost nothing measurable.
+ */
+export function headerSweepInterval(headerTimeout: number): number {
+  if (headerTimeout <= 0) return 5000;
+  return Math.max(100, Math.min(1000, Math.round(headerTimeout / 8)));
 }
 
 export function displayAddress(host: string | undefined, port: number): string {
@@ -55,7 +67,9 @@ export function listen(server: TcpServer, port: number, host: string | undefined
     server.once('error', onError);
     server.listen({ port, host }, () => {
       server.off('error', onError);
-      server.on('error', (err: Error) => logger.error(`listener ${displayAddress(host, port)}: ${err.message}`));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        if (!reportFileLimit(err, logger, `accept on ${displayAddress(host, port)} failed`)) logger.error(`listener ${displayAddress(host, port)}: ${err.message}`);
+      });
       resolve();
     });
   });

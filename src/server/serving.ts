@@ -10,6 +10,7 @@ import { AccessLog } from '../ops/access-log.ts';
 import type { Logger } from '../ops/log.ts';
 import { RequestMetrics, type MetricFamily } from '../ops/metrics.ts';
 import { LogSink } from '../ops/sink.ts';
+import { watchFileLimit } from '../ops/open-files.ts';
 import type { Challenges } from '../tls/challenges.ts';
 import type { CertificateTable } from '../tls/sni.ts';
 import { loadActions, type ActionModules } from './build.ts';
@@ -47,6 +48,7 @@ export class Serving {
   private readonly servers: Server[] = [];
   private readonly secure: HttpsListener[] = [];
   private stopping: Promise<number> | undefined;
+  private readonly unwatchFiles: () => void;
 
   private constructor(config: Config, logger: Logger, challenges: Challenges, modules: ActionModules) {
     this.config = config;
@@ -56,6 +58,7 @@ export class Serving {
     const metrics = this.requestMetrics;
     this.http = new RequestHandler(this.generation, this.all, this.access, { scheme: 'http', challenges, httpsPort: config.https_port, metrics });
     this.https = new RequestHandler(this.generation, this.all, this.access, { scheme: 'https', httpsPort: config.https_port, metrics, maxHeaderSize: config.limits.max_header_size });
+    this.unwatchFiles = watchFileLimit(logger);
   }
 
   static async listen(config: Config, logger: Logger, opts: ServingOptions): Promise<Serving> {
@@ -78,6 +81,7 @@ export class Serving {
       for (const server of serving.servers) server.close();
       for (const listener of serving.secure) listener.front.close();
       void serving.generation.retire(0);
+      serving.unwatchFiles();
       throw err;
     }
     return serving;
@@ -164,6 +168,7 @@ export class Serving {
     const clean = await this.all.idle(grace);
     const cut = clean ? 0 : this.all.count;
     clearInterval(sweep);
+    this.unwatchFiles();
     for (const server of this.servers) server.closeAllConnections();
     for (const listener of this.secure) listener.closeAll();
     await this.generation.retire(0);

@@ -162,7 +162,7 @@ sites:
     assert.match((await answer).toString('latin1'), /got 200000$/);
   });
 
-  it('a buffered body larger than retry_body_limit is resent on retry', async () => {
+  it('a buffered body larger than the memory buffer (64 KiB) is resent on retry', async () => {
     const body = Buffer.alloc(300_000, 9);
     const r = await fetchRaw(edge.port, '/retry/put', { method: 'PUT', body, headers: { host: 'test.example' } });
     assert.equal(r.status, 200, r.text);

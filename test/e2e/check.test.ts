@@ -36,7 +36,7 @@ const BAD: BadConfig[] = [
   {
     name: 'unknown key with no near match lists the known keys',
     yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          certificates: true\n`,
-    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "certificates", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, retry_body_limit, tls, timeouts, websocket, buffering'],
+    expected: ['FILE:6:11: sites[0].routes[0].proxy: unknown key "certificates", known keys: to, upstream, balance, max_fails, fail_timeout, fail_status, health, slow_start, retries, try_duration, tls, timeouts, websocket, buffering'],
   },
   {
     name: 'an https upstream\'s CA file that cannot be read, or holds no certificate',
@@ -70,6 +70,11 @@ const BAD: BadConfig[] = [
       'FILE:4:10: upstreams.app.tls: tls applies to https:// upstreams, and to: has none (write https://host:port)',
       'FILE:10:31: sites[0].routes[0].proxy.tls.server_name: server_name must be a host name, e.g. app.internal',
     ],
+  },
+  {
+    name: 'retry_body_limit, gone with request buffering, says so',
+    yaml: `${ROUTE}      - proxy:\n          to: 127.0.0.1:3000\n          retry_body_limit: 1MiB\n`,
+    expected: ['FILE:6:11: sites[0].routes[0].proxy: "retry_body_limit" is gone: with request buffering (the default) a body is resent on retry whatever its size, and with buffering: { request: false } bodies up to 64 KiB are held for a retry; delete the line'],
   },
   {
     name: 'wrong type',

@@ -144,7 +144,7 @@ sites:
     await waitFor(() => accessFor(edge, '/streamed') !== undefined, 'the access line of /streamed', 10_000);
     assert.equal(accessFor(edge, '/streamed')!.status, 499);
 
-    // held back whole for a retry (under retry_body_limit), then cancelled before it ends
+    // held back whole before it goes upstream, then cancelled before it ends
     const held = new AbortController();
     const stream = session.request({ ':method': 'POST', ':path': '/held' }, { signal: held.signal });
     stream.on('error', () => {});

@@ -251,7 +251,7 @@ describe('client resets', () => {
       const socket = await rawConnect(rig.http);
       socket.on('error', () => {});
       const path = `/upload-reset-${framing}`;
-      // past retry_body_limit (64 KiB), so edge streams the body on rather than holding it for a retry
+      // past the 64 KiB held for a retry with request buffering off, so edge streams the body on
       const half = Buffer.concat([CHUNK, CHUNK]);
       const head = framing === 'content-length' ? `Content-Length: ${4 * CHUNK.length}\r\n` : 'Transfer-Encoding: chunked\r\n';
       socket.write(`POST ${path} HTTP/1.1\r\nHost: ${PLAIN}\r\n${head}\r\n`);
@@ -311,7 +311,7 @@ describe('client resets', () => {
     // every stream has its response under way, and one more is sending its body
     await Promise.all(streams.map((s) => new Promise((resolve) => s.once('data', resolve))));
     const upload = session.request({ ':path': '/upload-h2', ':method': 'POST' }).on('error', () => {});
-    // past retry_body_limit (64 KiB), so the body streams on to the app
+    // past the 64 KiB held for a retry with request buffering off, so the body streams on to the app
     upload.write(Buffer.concat([CHUNK, CHUNK]));
     await settle(rig.edge, () => (rig.seen.uploads.get('/upload-h2')?.bytes ?? 0) > 0, 'the HTTP/2 upload under way');
     raw.resetAndDestroy();

@@ -54,11 +54,13 @@ export function runEdge(args: string[], opts: { cwd?: string } = {}): Promise<{ 
 
 /**
  * Starts a long-running edge; `args` may hold "{port}", replaced by a free port. Resolves once the
- * banner says it listens; rejects with its output if it exits first.
+ * banner says it listens; rejects with its output if it exits first. `wrap` runs it under a
+ * command that execs it in turn (prlimit --nofile=64:64).
  */
-export async function startEdge(args: string[], opts: { cwd?: string; port?: number; startMs?: number } = {}): Promise<EdgeProcess> {
+export async function startEdge(args: string[], opts: { cwd?: string; port?: number; startMs?: number; wrap?: string[] } = {}): Promise<EdgeProcess> {
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [BIN, ...args.map((a) => a.replaceAll('{port}', String(port)))], {
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
+  const proc = spawn(command!, [...prefix, BIN, ...args.map((a) => a.replaceAll('{port}', String(port)))], {
     cwd: opts.cwd ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
