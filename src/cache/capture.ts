@@ -5,6 +5,7 @@
 
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Readable, Writable } from 'node:stream';
+import type { BodyControl, Fields } from '../http/sink.ts';
 import { UNMATCHED, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 
 export interface CaptureSink {
@@ -59,6 +60,7 @@ export class CaptureResponse extends Writable implements EdgeRes {
   headersSent = false;
   readonly req: EdgeRequest;
   private readonly pending = new Map<string, string[]>();
+  private control: BodyControl | undefined;
   private readonly sink: CaptureSink;
 
   constructor(req: CacheRequest, sink: CaptureSink) {
@@ -105,6 +107,30 @@ export class CaptureResponse extends Writable implements EdgeRes {
 
   removeHeader(name: string): void {
     this.pending.delete(name.toLowerCase());
+  }
+
+  onHints(hints: Record<string, string | string[]>): void {
+    this.writeEarlyHints(hints);
+  }
+
+  onHead(status: number, fields: Fields, control?: BodyControl): void {
+    this.control = control;
+    this.writeHead(status, fields);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.write(chunk)) return true;
+    this.once('drain', () => this.control?.resume());
+    return false;
+  }
+
+  onEnd(last?: Buffer): void {
+    if (last === undefined) this.end();
+    else this.end(last);
+  }
+
+  onError(): void {
+    this.destroy();
   }
 
   writeContinue(): void {}

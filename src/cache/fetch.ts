@@ -6,10 +6,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { clientAddress } from '../http/client-address.ts';
+import type { BodyControl, ResponseSink } from '../http/sink.ts';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
-import { sendEarlyHints } from '../server/early-hints.ts';
 import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
 import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
 import type { Directives } from './policy/directives.ts';
@@ -35,6 +35,8 @@ export interface FetchSettings {
 export interface Client {
   req: EdgeRequest;
   res: EdgeRes;
+  /** Where its answer goes (the route's wrappers, then `res`). */
+  out: ResponseSink;
   /** Cache-Status fwd reason: uri-miss, vary-miss, stale, request. */
   fwd: string;
 }
@@ -59,7 +61,7 @@ export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined
 
 export type Waiter = () => void;
 
-export class Fetch implements CaptureSink {
+export class Fetch implements CaptureSink, BodyControl {
   private readonly settings: FetchSettings;
   private readonly key: string;
   private readonly primary: string;
@@ -80,6 +82,8 @@ export class Fetch implements CaptureSink {
   private buffered = 0;
   private waiters: Waiter[] = [];
   private lockTimer: NodeJS.Timeout | undefined;
+  /** The action's chunk that waits for the client's sink to take more. */
+  private pendingChunk: (() => void) | undefined;
   private done = false;
   /** Called once when the fetch is over, whatever the outcome (the action forgets it). */
   onDone: (() => void) | undefined;
@@ -105,7 +109,7 @@ export class Fetch implements CaptureSink {
   }
 
   start(): void {
-    this.settings.inner.handle(this.request as unknown as EdgeRequest, this.capture);
+    this.settings.inner.handle(this.request as unknown as EdgeRequest, this.capture, this.capture);
   }
 
   /** Another request for the key waits for this one; released when it ends or at lock_timeout. */
@@ -155,12 +159,12 @@ export class Fetch implements CaptureSink {
     // the targeted field was for edge's cache, which has followed it
     const head = targeted ? withoutField(raw, field as string) : [...raw];
     head.push('cache-status', cacheStatus);
-    client.res.writeHead(status, head);
+    client.out.onHead(status, head, this);
   }
 
   earlyHints(hints: Record<string, string | string[]>): void {
     // a background refresh has nobody to tell, and a hit later replays none
-    if (this.client) sendEarlyHints(this.client.res, hints);
+    this.client?.out.onHints(hints);
   }
 
   data(chunk: Buffer, done: () => void): void {
@@ -184,18 +188,18 @@ export class Fetch implements CaptureSink {
       return;
     }
     client.res.bodyBytes += chunk.length;
-    if (client.res.write(chunk)) {
+    if (client.out.onData(chunk)) {
       done();
       return;
     }
-    const res = client.res;
-    const resume = () => {
-      res.off('drain', resume);
-      res.off('close', resume);
-      done();
-    };
-    res.on('drain', resume);
-    res.on('close', resume);
+    this.pendingChunk = done;
+  }
+
+  /** The client's sink has room again (or the client is gone): the action may go on. */
+  resume(): void {
+    const done = this.pendingChunk;
+    this.pendingChunk = undefined;
+    done?.();
   }
 
   end(): void {
@@ -210,10 +214,10 @@ export class Fetch implements CaptureSink {
       const merged = mergeHeaders(stored.headers, this.headers, stripped);
       const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime, this.settings.targetedField);
       zone.store.set(entry);
-      if (client) serveStored(client.req, client.res, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
+      if (client) serveStored(client.req, client.res, client.out, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
     } else if (this.mode === 'stale') {
       zone.stats.stale++;
-      if (client) serveStored(client.req, client.res, this.stored!, now, `edge; fwd=${client.fwd}; fwd-status=${this.status}; detail=stale-if-error`);
+      if (client) serveStored(client.req, client.res, client.out, this.stored!, now, `edge; fwd=${client.fwd}; fwd-status=${this.status}; detail=stale-if-error`);
     } else if (this.mode === 'retry') {
       // a 304 for another representation than the stored one: ask again without validators
       if (client) {
@@ -224,7 +228,7 @@ export class Fetch implements CaptureSink {
       }
     } else {
       if (this.mode === 'store' && (!this.body || this.buffered === this.body.length)) this.store(this.body ?? Buffer.concat(this.chunks, this.buffered));
-      if (client && !client.res.writableEnded && !client.res.destroyed) client.res.end();
+      if (client && !client.res.writableEnded && !client.res.destroyed) client.out.onEnd();
     }
     this.finish();
   }
@@ -232,8 +236,8 @@ export class Fetch implements CaptureSink {
   abort(): void {
     const client = this.client;
     if (client && !client.res.writableEnded) {
-      if (client.res.headersSent) client.res.destroy();
-      else sendStatus(client.res, 502);
+      if (client.res.headersSent) client.out.onError();
+      else sendStatus(client.res, 502, {}, client.out);
     }
     this.finish();
   }
@@ -252,6 +256,8 @@ export class Fetch implements CaptureSink {
 
   private readonly clientGone = (): void => {
     const client = this.client;
+    // a chunk held for the client goes on without it
+    this.resume();
     if (!client || client.res.writableFinished) return;
     this.client = undefined;
     // nothing to keep it for: stop the upstream too

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import { clientAddress } from '../http/client-address.ts';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
@@ -49,6 +50,8 @@ interface Failure {
 interface Trip extends PickRequest {
   req: EdgeRequest;
   res: EdgeRes;
+  /** Where the answer goes: `res`, or the wrappers of the route ending there. */
+  out: ResponseSink;
   body: HeldBody | undefined;
   /** The held body as one Buffer, made once for every attempt that sends it. */
   whole: Buffer | undefined;
@@ -99,7 +102,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     return this.pool.members.length === 1 ? `proxy → ${names}` : `proxy → ${this.pool.name} (${this.pool.config.balance.policy}): ${names}`;
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     const h = req.headers;
     const length = h['content-length'];
     // a body of unknown length: chunked over HTTP/1.1; over HTTP/2, any stream the headers did not end
@@ -107,10 +110,10 @@ export class ProxyHandler implements Action, AttemptOwner {
     const hasBody = (length !== undefined && length !== '0') || chunked;
     if (hasBody && this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
       this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size / --max-body-size)`, req);
-      sendStatus(res, 413, { close: true });
+      sendStatus(res, 413, { close: true }, out);
       return;
     }
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, spool: undefined, spooled: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
+    const trip: Trip = { req, res, out, client: res.client, headers: h, body: undefined, whole: undefined, spool: undefined, spooled: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
     res.proxyTrip = trip;
     res.once('close', () => {
       // answered, or the client went away: nothing more goes upstream (an attempt under way stops)
@@ -203,7 +206,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     trip.current = member;
     this.pool.begin(member);
     res.upstream = member.name;
-    const attempt = new Attempt(this, res, req.method!, trip, this.responseBuffering);
+    const attempt = new Attempt(this, res, trip.out, req.method!, trip, this.responseBuffering);
     trip.attempt = attempt;
     this.upstreams.pool(member.address, this.connectTimeout).dispatch({
       path: req.url!,
@@ -245,7 +248,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     // the client's own body broke off (it reset, its HTTP/2 stream was cancelled: failOnAbort, or it
     // sent less than its Content-Length): not the upstream's doing
     if ((req as Readable).readableAborted || (req as Readable).errored) {
-      res.destroy();
+      trip.out.onError();
       return;
     }
     const err = upstreamError(cause as NodeJS.ErrnoException, this.readTimeout);
@@ -253,7 +256,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       // an upstream that dies mid-body must not leave the client waiting: cut its response too
       this.logger.error(`upstream ${member.name} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`, req);
       this.pool.fail(member, `broke off a response: ${err.message}`);
-      res.destroy();
+      trip.out.onError();
       return;
     }
     if (this.staleConnection(err, trip)) {
@@ -274,7 +277,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     const after = this.pool.retryAfter();
     this.logger.error(`503 ${req.method} ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()}); Retry-After ${after}`, req);
-    sendStatus(res, 503, { headers: { 'retry-after': String(after) } });
+    sendStatus(res, 503, { headers: { 'retry-after': String(after) } }, trip.out);
   }
 
   /** The trip's upstream is free again; an attempt still under way (the client left) is stopped. */
@@ -291,7 +294,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     const tries = trip.tried.length > 1 ? ` (after ${trip.tried.length} attempts)` : '';
     this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
-    sendStatus(res, status);
+    sendStatus(res, status, {}, trip.out);
   }
 
   private retry(trip: Trip, code: string | undefined): boolean {
@@ -325,7 +328,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     limiter.on('error', (err) => {
       this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size / --max-body-size)`, req);
       this.release(trip);
-      sendStatus(res, 413, { close: true });
+      sendStatus(res, 413, { close: true }, trip.out);
       req.destroy();
     });
     req.pipe(limiter);
@@ -338,7 +341,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     trip.spool?.release();
     if (trip.closed || res.headersSent || res.destroyed) return;
     this.logger.error(`507 ${req.method} ${req.url} on ${requestHost(req)}: the request body could not be buffered: ${err.message}`, req);
-    sendStatus(res, 507, { close: true });
+    sendStatus(res, 507, { close: true }, trip.out);
     if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
     else req.socket.destroySoon();
   }
@@ -347,7 +350,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     const { req, res } = trip;
     this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`, req);
     this.release(trip);
-    sendStatus(res, 408, { close: true });
+    sendStatus(res, 408, { close: true }, trip.out);
     // over HTTP/2 only this stream stops (the socket is the session's, other streams go on)
     if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
     else req.socket.destroySoon();

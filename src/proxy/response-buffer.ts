@@ -5,6 +5,7 @@
 // bound, is it paused as an unbuffered response would be.
 
 import type { FileHandle } from 'node:fs/promises';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
 import type { EdgeRes } from '../server/response.ts';
 import type { TempFiles } from './spool.ts';
@@ -27,6 +28,7 @@ export interface Upstream {
 
 export class ResponseBuffer {
   private readonly res: EdgeRes;
+  private readonly out: ResponseSink;
   private readonly upstream: Upstream;
   private readonly opts: ResponseBuffering;
   private memory: Buffer[] = [];
@@ -42,19 +44,19 @@ export class ResponseBuffer {
   private reading = false;
   private writePos = 0;
   private readPos = 0;
-  /** The client's response said to wait for 'drain'. */
+  /** The sink said to wait until it resumes its producer. */
   private blocked = true;
   private paused = false;
   private ended = false;
   private closed = false;
 
-  /** Made when the client's response has just refused a write (write() returned false). */
-  constructor(res: EdgeRes, upstream: Upstream, opts: ResponseBuffering) {
+  /** Made when the sink has just said it is full (onData returned false); `res` is the exchange, for its close. */
+  constructor(res: EdgeRes, out: ResponseSink, upstream: Upstream, opts: ResponseBuffering) {
     this.res = res;
+    this.out = out;
     this.upstream = upstream;
     this.opts = opts;
     this.noFile = opts.maxFile <= 0;
-    res.on('drain', this.onDrain);
     res.once('close', this.dispose);
   }
 
@@ -79,23 +81,24 @@ export class ResponseBuffer {
     if (!this.blocked) this.pump();
   }
 
-  private readonly onDrain = (): void => {
+  /** The sink has room again. */
+  drained(): void {
     this.blocked = false;
     this.pump();
-  };
+  }
 
   private pump(): void {
     while (!this.blocked && !this.closed) {
       const chunk = this.memory.shift();
       if (chunk === undefined) break;
       this.memoryBytes -= chunk.length;
-      if (!this.res.write(chunk)) this.blocked = true;
+      if (!this.out.onData(chunk)) this.blocked = true;
     }
     if (this.blocked || this.closed) return this.throttle();
     if (this.file && this.readPos < this.writePos) return void this.readIn();
     if (this.toWriteBytes > 0 || this.opening) return;
     if (this.ended) {
-      this.res.end();
+      this.out.onEnd();
       this.dispose();
       return;
     }
@@ -158,7 +161,7 @@ export class ResponseBuffer {
       this.reading = false;
       // what is in the file cannot be sent: the response cannot be completed
       if (!this.closed) this.opts.logger.error(`response buffer: reading the temp file failed (${(err as Error).message}): response cut`);
-      this.res.destroy();
+      this.out.onError();
       return;
     } finally {
       this.reading = false;
@@ -170,7 +173,7 @@ export class ResponseBuffer {
       this.opts.temp.inUse -= this.writePos;
       this.readPos = this.writePos = 0;
     }
-    if (!this.res.write(chunk)) this.blocked = true;
+    if (!this.out.onData(chunk)) this.blocked = true;
     this.pump();
   }
 
@@ -180,7 +183,7 @@ export class ResponseBuffer {
     if (this.writePos > this.readPos) {
       // part of the body is in a file that no longer takes the rest: it cannot be sent in order
       this.opts.logger.error(`response buffer: ${err.message}; response cut`);
-      this.res.destroy();
+      this.out.onError();
       return;
     }
     this.opts.logger.error(`response buffer: ${err.message}; this response goes on unbuffered past ${RESPONSE_MEMORY} bytes`);
@@ -194,7 +197,6 @@ export class ResponseBuffer {
   private readonly dispose = (): void => {
     if (this.closed) return;
     this.closed = true;
-    this.res.off('drain', this.onDrain);
     this.res.off('close', this.dispose);
     this.memory = [];
     this.toWrite = [];
