@@ -3,6 +3,7 @@
 // fetch); other methods pass through and, when they succeed, invalidate what they name.
 
 import type { CacheConfig } from '../config/cache-schema.ts';
+import type { Fetcher } from '../http/request.ts';
 import type { ResponseSink } from '../http/sink.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
@@ -18,8 +19,11 @@ import type { CacheEntry } from './entry.ts';
 import { InvalidatingSink } from './unsafe.ts';
 import type { Zone } from './zone.ts';
 
+/** The action a cache wraps: it answers clients, and the cache's own requests (misses, revalidations). */
+export type Cacheable = Action & Fetcher;
+
 export class CacheAction implements Action {
-  private readonly inner: Action;
+  private readonly inner: Cacheable;
   private readonly zone: Zone;
   private readonly registry: CacheRegistry;
   private readonly key: KeyFunction;
@@ -31,7 +35,7 @@ export class CacheAction implements Action {
   private readonly inflight = new Map<string, Fetch>();
   readonly upgrade?: Action['upgrade'];
 
-  constructor(inner: Action, config: CacheConfig, zone: Zone, registry: CacheRegistry) {
+  constructor(inner: Cacheable, config: CacheConfig, zone: Zone, registry: CacheRegistry) {
     this.inner = inner;
     this.zone = zone;
     this.registry = registry;

@@ -1,16 +1,16 @@
 // One request to the route's action on the cache's account: a miss (streamed to the client that
 // caused it while being buffered for the store), a revalidation (a 304 freshens the stored
 // response) or a background refresh (no client). Concurrent requests for the key wait on it
-// (bounded by lock_timeout) and then look the store up again.
+// (bounded by lock_timeout) and then look the store up again. The action (the proxy) gets a
+// RequestView and this fetch as its ResponseSink: no Node request or response on this side.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { clientAddress } from '../http/client-address.ts';
-import type { BodyControl, ResponseSink } from '../http/sink.ts';
-import type { Action } from '../server/actions.ts';
+import type { FetchHandle, Fetcher, RequestView } from '../http/request.ts';
+import type { BodyControl, Fields, ResponseSink } from '../http/sink.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
-import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
 import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
 import type { Directives } from './policy/directives.ts';
 import { notStorable } from './policy/storable.ts';
@@ -22,7 +22,7 @@ import { ageOf, serveStored } from './serve.ts';
 import type { Zone } from './zone.ts';
 
 export interface FetchSettings {
-  inner: Action;
+  inner: Fetcher;
   zone: Zone;
   maxObjectSize: number;
   storeSetCookie: boolean;
@@ -41,8 +41,11 @@ export interface Client {
   fwd: string;
 }
 
-/** Left out of the upstream request: the cache makes its own conditionals and fetches whole bodies. */
-const CLIENT_ONLY = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
+/**
+ * Left out of the upstream request: the cache makes its own conditionals and fetches whole
+ * bodies; its request has none of its own (a client's GET body stays with the client).
+ */
+const CLIENT_ONLY = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range', 'content-length', 'transfer-encoding']);
 
 /** Headers for the cache's own request, taken from the client's. */
 export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined): IncomingHttpHeaders {
@@ -61,16 +64,20 @@ export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined
 
 export type Waiter = () => void;
 
-export class Fetch implements CaptureSink, BodyControl {
+export class Fetch implements ResponseSink, BodyControl {
   private readonly settings: FetchSettings;
   private readonly key: string;
   private readonly primary: string;
   private readonly url: string;
   private readonly stored: CacheEntry | undefined;
   private client: Client | undefined;
-  private readonly request: CacheRequest;
+  private readonly request: RequestView;
   private readonly requestDirectives: Directives;
-  private readonly capture: CaptureResponse;
+  /** The action's request under way, once started. */
+  private handle: FetchHandle | undefined;
+  /** The action's body control, resumed when the client's sink takes more. */
+  private control: BodyControl | undefined;
+  private producerWaits = false;
   private readonly requestTime = Date.now() / 1000;
   private mode: 'pass' | 'store' | 'freshened' | 'stale' | 'retry' = 'pass';
   private status = 0;
@@ -82,8 +89,6 @@ export class Fetch implements CaptureSink, BodyControl {
   private buffered = 0;
   private waiters: Waiter[] = [];
   private lockTimer: NodeJS.Timeout | undefined;
-  /** The action's chunk that waits for the client's sink to take more. */
-  private pendingChunk: (() => void) | undefined;
   private done = false;
   /** Called once when the fetch is over, whatever the outcome (the action forgets it). */
   onDone: (() => void) | undefined;
@@ -97,19 +102,19 @@ export class Fetch implements CaptureSink, BodyControl {
     this.client = client;
     this.requestDirectives = requestDirectives;
     const socket = origin.socket as TLSSocket | undefined;
-    this.request = new CacheRequest(origin.url ?? '/', upstreamHeaders(origin, stored), {
-      remoteAddress: clientAddress(socket),
-      encrypted: socket?.encrypted === true || origin.headers[':scheme'] === 'https',
-      destroyed: false,
-    });
-    this.capture = new CaptureResponse(this.request, this);
-    // the balancing policies read the client of the trip (ip_hash)
-    this.capture.client = this.request.socket.remoteAddress ?? '';
+    this.request = {
+      method: 'GET',
+      url: origin.url ?? '/',
+      headers: upstreamHeaders(origin, stored),
+      // the balancing policies read the client (ip_hash), the upstream gets it in X-Forwarded-For
+      client: clientAddress(socket) ?? '',
+      scheme: socket?.encrypted === true || origin.headers[':scheme'] === 'https' ? 'https' : 'http',
+    };
     if (client) client.res.once('close', this.clientGone);
   }
 
   start(): void {
-    this.settings.inner.handle(this.request as unknown as EdgeRequest, this.capture, this.capture);
+    this.handle = this.settings.inner.fetch(this.request, this);
   }
 
   /** Another request for the key waits for this one; released when it ends or at lock_timeout. */
@@ -118,7 +123,8 @@ export class Fetch implements CaptureSink, BodyControl {
     this.lockTimer ??= setTimeout(() => this.release(), this.settings.lockTimeout).unref();
   }
 
-  head(status: number, raw: string[]): void {
+  onHead(status: number, raw: Fields, control?: BodyControl): void {
+    this.control = control;
     this.status = status;
     this.responseTime = Date.now() / 1000;
     const headers = (this.headers = headersFromRaw(raw));
@@ -155,19 +161,20 @@ export class Fetch implements CaptureSink, BodyControl {
     if (this.mode === 'store') cacheStatus += '; stored';
     else if (reason !== undefined) cacheStatus += `; detail=${reason}`;
     else cacheStatus += '; detail=too-large';
-    client.res.upstream = this.capture.upstream;
+    // an answer of edge's own may come before the action handed back its handle
+    client.res.upstream = this.handle?.upstream ?? '';
     // the targeted field was for edge's cache, which has followed it
     const head = targeted ? withoutField(raw, field as string) : [...raw];
     head.push('cache-status', cacheStatus);
     client.out.onHead(status, head, this);
   }
 
-  earlyHints(hints: Record<string, string | string[]>): void {
+  onHints(hints: Record<string, string | string[]>): void {
     // a background refresh has nobody to tell, and a hit later replays none
     this.client?.out.onHints(hints);
   }
 
-  data(chunk: Buffer, done: () => void): void {
+  onData(chunk: Buffer): boolean {
     if (this.mode === 'store') {
       const at = this.buffered;
       this.buffered += chunk.length;
@@ -183,26 +190,22 @@ export class Fetch implements CaptureSink, BodyControl {
       }
     }
     const client = this.client;
-    if (!client || (this.mode !== 'store' && this.mode !== 'pass') || client.req.method === 'HEAD') {
-      done();
-      return;
-    }
+    if (!client || (this.mode !== 'store' && this.mode !== 'pass') || client.req.method === 'HEAD') return true;
     client.res.bodyBytes += chunk.length;
-    if (client.out.onData(chunk)) {
-      done();
-      return;
-    }
-    this.pendingChunk = done;
+    if (client.out.onData(chunk)) return true;
+    this.producerWaits = true;
+    return false;
   }
 
   /** The client's sink has room again (or the client is gone): the action may go on. */
   resume(): void {
-    const done = this.pendingChunk;
-    this.pendingChunk = undefined;
-    done?.();
+    if (!this.producerWaits) return;
+    this.producerWaits = false;
+    this.control?.resume();
   }
 
-  end(): void {
+  onEnd(last?: Buffer): void {
+    if (last !== undefined) this.onData(last);
     const { zone } = this.settings;
     const client = this.client;
     const now = Date.now() / 1000;
@@ -233,7 +236,8 @@ export class Fetch implements CaptureSink, BodyControl {
     this.finish();
   }
 
-  abort(): void {
+  /** The action's answer broke off (upstream died mid-body), or the fetch was given up. */
+  onError(): void {
     const client = this.client;
     if (client && !client.res.writableEnded) {
       if (client.res.headersSent) client.out.onError();
@@ -261,7 +265,10 @@ export class Fetch implements CaptureSink, BodyControl {
     if (!client || client.res.writableFinished) return;
     this.client = undefined;
     // nothing to keep it for: stop the upstream too
-    if (this.mode !== 'store' && this.mode !== 'freshened' && this.waiters.length === 0) this.capture.destroy();
+    if (this.mode !== 'store' && this.mode !== 'freshened' && this.waiters.length === 0) {
+      this.handle?.abort();
+      this.onError();
+    }
   };
 
   private finish(): void {

@@ -7,7 +7,6 @@
 
 import type { Dispatcher } from 'undici';
 import { fieldValue, type BodyControl, type ResponseSink } from '../http/sink.ts';
-import type { EdgeRes } from '../server/response.ts';
 import { relayEarlyHints } from './early-hints.ts';
 import { responseHeaders } from './headers.ts';
 import { ResponseBuffer, type ResponseBuffering } from './response-buffer.ts';
@@ -37,9 +36,14 @@ export class AttemptAbandoned extends Error {
 const ABANDONED = new AttemptAbandoned();
 const EVENT_STREAM = /^\s*text\/event-stream/i;
 
+/** The exchange an attempt counts body bytes on, for the access log. */
+export interface Counted {
+  bodyBytes: number;
+}
+
 export class Attempt implements Dispatcher.DispatchHandler, BodyControl {
   readonly owner: AttemptOwner;
-  readonly res: EdgeRes;
+  readonly exchange: Counted;
   readonly out: ResponseSink;
   readonly method: string;
   /** The proxy's own bookkeeping for this attempt (its upstream, its number). */
@@ -53,9 +57,9 @@ export class Attempt implements Dispatcher.DispatchHandler, BodyControl {
   private buffering: ResponseBuffering | undefined;
   private buffer: ResponseBuffer | undefined;
 
-  constructor(owner: AttemptOwner, res: EdgeRes, out: ResponseSink, method: string, tag: unknown, buffering?: ResponseBuffering) {
+  constructor(owner: AttemptOwner, exchange: Counted, out: ResponseSink, method: string, tag: unknown, buffering?: ResponseBuffering) {
     this.owner = owner;
-    this.res = res;
+    this.exchange = exchange;
     this.out = out;
     this.method = method;
     this.tag = tag;
@@ -67,6 +71,12 @@ export class Attempt implements Dispatcher.DispatchHandler, BodyControl {
     if (this.over) return;
     this.over = true;
     this.controller?.abort(ABANDONED);
+  }
+
+  /** The exchange is over (its client gone, or the cache's fetch aborted): also frees the response buffer. */
+  cut(): void {
+    this.buffer?.dispose();
+    this.abandon();
   }
 
   onRequestStart(controller: Controller): void {
@@ -87,27 +97,26 @@ export class Attempt implements Dispatcher.DispatchHandler, BodyControl {
     }
     const raw = controller.rawHeaders as Buffer[] | string[];
     const headers = responseHeaders(raw);
-    const res = this.res;
     this.out.onHead(status, headers, this, statusMessage);
     this.relayed = true;
     // the access log's byte count: the declared length when there is one, else counted as it flows
     const length = fieldValue(headers, 'content-length');
     if (length === undefined) this.counting = true;
-    else if (this.method !== 'HEAD') res.bodyBytes = Number(length);
+    else if (this.method !== 'HEAD') this.exchange.bodyBytes = Number(length);
     // events and anything the app asked to stream reach the client as they come (nginx's rules)
     if (this.buffering && (fieldValue(headers, 'x-accel-buffering')?.toLowerCase() === 'no' || EVENT_STREAM.test(fieldValue(headers, 'content-type') ?? ''))) this.buffering = undefined;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.over) return;
-    if (this.counting) this.res.bodyBytes += chunk.length;
+    if (this.counting) this.exchange.bodyBytes += chunk.length;
     if (this.buffer) {
       this.buffer.push(chunk);
       return;
     }
     if (this.out.onData(chunk)) return;
     if (this.buffering) {
-      this.buffer = new ResponseBuffer(this.res, this.out, this.upstream, this.buffering);
+      this.buffer = new ResponseBuffer(this.out, this.upstream, this.buffering);
       return;
     }
     controller.pause();

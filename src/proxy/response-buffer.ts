@@ -7,7 +7,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
-import type { EdgeRes } from '../server/response.ts';
 import type { TempFiles } from './spool.ts';
 
 /** Bytes kept in memory per response before the temp file (nginx: 8 x 4k-8k proxy_buffers). */
@@ -27,7 +26,6 @@ export interface Upstream {
 }
 
 export class ResponseBuffer {
-  private readonly res: EdgeRes;
   private readonly out: ResponseSink;
   private readonly upstream: Upstream;
   private readonly opts: ResponseBuffering;
@@ -50,14 +48,12 @@ export class ResponseBuffer {
   private ended = false;
   private closed = false;
 
-  /** Made when the sink has just said it is full (onData returned false); `res` is the exchange, for its close. */
-  constructor(res: EdgeRes, out: ResponseSink, upstream: Upstream, opts: ResponseBuffering) {
-    this.res = res;
+  /** Made when the sink has just said it is full (onData returned false); disposed when the exchange closes. */
+  constructor(out: ResponseSink, upstream: Upstream, opts: ResponseBuffering) {
     this.out = out;
     this.upstream = upstream;
     this.opts = opts;
     this.noFile = opts.maxFile <= 0;
-    res.once('close', this.dispose);
   }
 
   push(chunk: Buffer): void {
@@ -194,10 +190,10 @@ export class ResponseBuffer {
     this.toWriteBytes = 0;
   }
 
-  private readonly dispose = (): void => {
+  /** The exchange is over (answered, or its consumer gone): memory and the temp file are freed. */
+  dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.res.off('close', this.dispose);
     this.memory = [];
     this.toWrite = [];
     this.opts.temp.inUse -= this.writePos;
@@ -205,7 +201,7 @@ export class ResponseBuffer {
     const file = this.file;
     this.file = undefined;
     if (file) void file.close().catch(noop);
-  };
+  }
 }
 
 function noop(): void {}

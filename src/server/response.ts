@@ -27,8 +27,6 @@ interface Exchange {
   /** The site (its first host) and route (its pattern) that took the request, for /metrics. */
   site: string;
   route: string;
-  /** The proxy's own per-request state (its attempts through the upstream pool), if it proxied. */
-  proxyTrip: object | undefined;
 }
 
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
@@ -39,7 +37,6 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
-  proxyTrip: object | undefined = undefined;
   control: BodyControl | undefined = undefined;
   awaitingDrain = false;
 
@@ -73,7 +70,6 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
-  proxyTrip: object | undefined = undefined;
   control: BodyControl | undefined = undefined;
   awaitingDrain = false;
 
@@ -144,7 +140,4 @@ export function completed(res: EdgeRes): boolean {
   return !stream.aborted && stream.writableFinished;
 }
 
-/** The Host a request is for: the Host header, or HTTP/2's :authority. */
-export function requestHost(req: EdgeRequest): string | undefined {
-  return req.headers.host ?? (req.headers[':authority'] as string | undefined);
-}
+export { requestHost } from '../http/request.ts';

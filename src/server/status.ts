@@ -4,6 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ResponseSink } from '../http/sink.ts';
+import { writeStatusPage } from '../http/status-page.ts';
 import { EdgeResponse, type EdgeRes } from './response.ts';
 
 /**
@@ -15,19 +16,10 @@ export function sendStatus(res: EdgeRes, status: number, opts: { close?: boolean
     out.onError();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
-  const fields = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), 'x-content-type-options', 'nosniff'];
-  const extra = opts.headers;
-  if (extra !== undefined) for (const name in extra) fields.push(name, extra[name]!);
+  const head = res.req.method === 'HEAD';
   // HTTP/2 has no Connection field (Node drops it with a warning): a stream ends on its own
-  if (opts.close && res instanceof EdgeResponse) fields.push('connection', 'close');
-  out.onHead(status, fields);
-  if (res.req.method === 'HEAD') {
-    out.onEnd();
-    return;
-  }
-  res.bodyBytes = body.length;
-  out.onEnd(Buffer.from(body));
+  const bytes = writeStatusPage(out, status, head, opts.headers, opts.close === true && res instanceof EdgeResponse);
+  if (!head) res.bodyBytes = bytes;
 }
 
 /** The same page for a raw socket, where an upgrade request cannot get a ServerResponse. */
