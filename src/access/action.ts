@@ -15,6 +15,7 @@ import { ConnLimit, RateLimit } from './limits.ts';
 import { countRefusal, refusalSamples, type Reason } from './refusals.ts';
 import { AddressRules } from './rules.ts';
 import type { RedisSettings } from '../tls/storage/redis-url.ts';
+import type { ResponseSink } from '../http/sink.ts';
 
 export const accessMetrics: MetricSource = refusalSamples;
 
@@ -48,15 +49,15 @@ export class GateAction implements Action {
     if (inner.upgrade) this.upgrade = this.gateUpgrade;
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     const go = (verdict: Verdict): void => {
       if ('reason' in verdict) {
         countRefusal(res.site, res.route, verdict.reason);
-        sendStatus(res, STATUS[verdict.reason], { headers: verdict.headers });
+        sendStatus(res, STATUS[verdict.reason], { headers: verdict.headers }, out);
         return;
       }
       if (verdict.release) res.once('close', verdict.release);
-      this.inner.handle(req, res);
+      this.inner.handle(req, res, out);
     };
     const verdict = this.judge(res.client, req.headers);
     if (verdict instanceof Promise) void verdict.then((v) => (res.destroyed ? release(v) : go(v)));

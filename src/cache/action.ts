@@ -2,26 +2,28 @@
 // from the zone's store when the policy allows, else fetched once per key (others wait on that
 // fetch); other methods pass through and, when they succeed, invalidate what they name.
 
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { CacheConfig } from '../config/cache-schema.ts';
+import type { Fetcher } from '../http/request.ts';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { cookie, compileKey, requestUrl, scheme, type KeyFunction } from './key.ts';
 import { Fetch, type Client, type FetchSettings } from './fetch.ts';
 import { parseCacheControl, type Directives } from './policy/directives.ts';
-import { invalidates, invalidationTargets } from './policy/invalidate.ts';
 import { requestDirectives, use } from './policy/request.ts';
 import { reusableWithAuthorization } from './policy/storable.ts';
 import { secondaryKey } from './policy/vary.ts';
 import type { CacheRegistry } from './registry.ts';
 import { ageOf, gatewayTimeout, serveHit, serveStored } from './serve.ts';
 import type { CacheEntry } from './entry.ts';
+import { InvalidatingSink } from './unsafe.ts';
 import type { Zone } from './zone.ts';
 
-type WriteHead = (status: number, a?: string | OutgoingHttpHeaders | string[], b?: OutgoingHttpHeaders | string[]) => unknown;
+/** The action a cache wraps: it answers clients, and the cache's own requests (misses, revalidations). */
+export type Cacheable = Action & Fetcher;
 
 export class CacheAction implements Action {
-  private readonly inner: Action;
+  private readonly inner: Cacheable;
   private readonly zone: Zone;
   private readonly registry: CacheRegistry;
   private readonly key: KeyFunction;
@@ -33,7 +35,7 @@ export class CacheAction implements Action {
   private readonly inflight = new Map<string, Fetch>();
   readonly upgrade?: Action['upgrade'];
 
-  constructor(inner: Action, config: CacheConfig, zone: Zone, registry: CacheRegistry) {
+  constructor(inner: Cacheable, config: CacheConfig, zone: Zone, registry: CacheRegistry) {
     this.inner = inner;
     this.zone = zone;
     this.registry = registry;
@@ -57,22 +59,22 @@ export class CacheAction implements Action {
     return `${this.inner.describe()}, cached (zone ${this.zone.name})`;
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
-      this.unsafe(req, res);
+      this.unsafe(req, res, out);
       return;
     }
     if (this.bypassed(req)) {
       this.zone.stats.bypass++;
       res.setHeader('cache-status', 'edge; fwd=bypass');
-      this.inner.handle(req, res);
+      this.inner.handle(req, res, out);
       return;
     }
-    this.lookup(req, res, true);
+    this.lookup(req, res, out, true);
   }
 
-  private lookup(req: EdgeRequest, res: EdgeRes, mayWait: boolean): void {
+  private lookup(req: EdgeRequest, res: EdgeRes, out: ResponseSink, mayWait: boolean): void {
     if (res.destroyed || res.writableEnded) return;
     const h = req.headers;
     const request = h['cache-control'] === undefined && h.pragma === undefined ? EMPTY : requestDirectives(parseCacheControl(h['cache-control']), h.pragma);
@@ -89,29 +91,29 @@ export class CacheAction implements Action {
       const verdict = use({ response: entry.directives, lifetime: entry.lifetime, age }, request, { updating: this.updating });
       if (verdict === 'fresh') {
         this.zone.stats.hits++;
-        serveHit(req, res, entry, now);
+        serveHit(req, res, out, entry, now);
         return;
       }
       if (verdict === 'stale-ok' || verdict === 'background') {
         this.zone.stats.hits++;
         this.zone.stats.stale++;
-        serveStored(req, res, entry, now, `edge; hit; ttl=${entry.lifetime - age}`);
+        serveStored(req, res, out, entry, now, `edge; hit; ttl=${entry.lifetime - age}`);
         if (verdict === 'background' && !this.inflight.has(key)) this.begin(key, primary, req, request, entry, undefined);
         return;
       }
       fwd = request.has('no-cache') || request.has('max-age') || request.has('min-fresh') ? 'request' : 'stale';
     }
     if (request.has('only-if-cached')) {
-      gatewayTimeout(res);
+      gatewayTimeout(res, out);
       return;
     }
     const running = mayWait ? this.inflight.get(key) : undefined;
     if (running) {
-      running.wait(() => this.lookup(req, res, false));
+      running.wait(() => this.lookup(req, res, out, false));
       return;
     }
     this.zone.stats.misses++;
-    const client: Client = { req, res, fwd };
+    const client: Client = { req, res, out, fwd };
     if (this.inflight.has(key)) {
       // released by lock_timeout, or a response not storable: go alone
       new Fetch(this.settings, key, primary, requestUrl(req), req, request, entry, client).start();
@@ -138,35 +140,11 @@ export class CacheAction implements Action {
   }
 
   /** Unsafe methods go through; a 2xx or 3xx answer invalidates the URL, Location and Content-Location. */
-  private unsafe(req: EdgeRequest, res: EdgeRes): void {
-    const r = res as unknown as { writeHead: WriteHead; getHeader(name: string): unknown };
-    const writeHead = r.writeHead;
-    const registry = this.registry;
-    r.writeHead = function (this: unknown, status, a, b) {
-      r.writeHead = writeHead;
-      if (invalidates(req.method!, status)) {
-        const given = typeof a === 'string' ? b : a;
-        const location = headerOf(given, 'location') ?? (r.getHeader('location') as string | undefined);
-        const contentLocation = headerOf(given, 'content-location') ?? (r.getHeader('content-location') as string | undefined);
-        // same-origin is judged with the port; purge then matches keys, which have none
-        const target = `${scheme(req)}://${requestHost(req) ?? ''}${req.url ?? '/'}`;
-        for (const url of invalidationTargets(target, location, contentLocation)) registry.purge(url, false);
-      }
-      return writeHead.call(this, status, a, b);
-    };
+  private unsafe(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
+    const target = `${scheme(req)}://${requestHost(req) ?? ''}${req.url ?? '/'}`;
     res.setHeader('cache-status', 'edge; fwd=method');
-    this.inner.handle(req, res);
+    this.inner.handle(req, res, new InvalidatingSink(out, this.registry, req.method!, target));
   }
 }
 
 const EMPTY: Directives = new Map();
-
-function headerOf(given: OutgoingHttpHeaders | string[] | undefined, name: string): string | undefined {
-  if (!given) return undefined;
-  if (Array.isArray(given)) {
-    for (let i = 0; i < given.length; i += 2) if (given[i]!.toLowerCase() === name) return given[i + 1];
-    return undefined;
-  }
-  for (const k of Object.keys(given)) if (k.toLowerCase() === name) return String(given[k]);
-  return undefined;
-}

@@ -1,16 +1,16 @@
 // One request to the route's action on the cache's account: a miss (streamed to the client that
 // caused it while being buffered for the store), a revalidation (a 304 freshens the stored
 // response) or a background refresh (no client). Concurrent requests for the key wait on it
-// (bounded by lock_timeout) and then look the store up again.
+// (bounded by lock_timeout) and then look the store up again. The action (the proxy) gets a
+// RequestView and this fetch as its ResponseSink: no Node request or response on this side.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { requestClient } from '../http/client-address.ts';
-import type { Action } from '../server/actions.ts';
+import type { FetchHandle, Fetcher, RequestView } from '../http/request.ts';
+import type { BodyControl, Fields, ResponseSink } from '../http/sink.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
-import { sendEarlyHints } from '../server/early-hints.ts';
-import { CacheRequest, CaptureResponse, type CaptureSink } from './capture.ts';
 import { headersFromRaw, makeEntry, one, strippedFields, type CacheEntry } from './entry.ts';
 import type { Directives } from './policy/directives.ts';
 import { notStorable } from './policy/storable.ts';
@@ -22,7 +22,7 @@ import { ageOf, serveStored } from './serve.ts';
 import type { Zone } from './zone.ts';
 
 export interface FetchSettings {
-  inner: Action;
+  inner: Fetcher;
   zone: Zone;
   maxObjectSize: number;
   storeSetCookie: boolean;
@@ -35,12 +35,17 @@ export interface FetchSettings {
 export interface Client {
   req: EdgeRequest;
   res: EdgeRes;
+  /** Where its answer goes (the route's wrappers, then `res`). */
+  out: ResponseSink;
   /** Cache-Status fwd reason: uri-miss, vary-miss, stale, request. */
   fwd: string;
 }
 
-/** Left out of the upstream request: the cache makes its own conditionals and fetches whole bodies. */
-const CLIENT_ONLY = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
+/**
+ * Left out of the upstream request: the cache makes its own conditionals and fetches whole
+ * bodies; its request has none of its own (a client's GET body stays with the client).
+ */
+const CLIENT_ONLY = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range', 'content-length', 'transfer-encoding']);
 
 /** Headers for the cache's own request, taken from the client's. */
 export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined): IncomingHttpHeaders {
@@ -59,16 +64,20 @@ export function upstreamHeaders(req: EdgeRequest, stored: CacheEntry | undefined
 
 export type Waiter = () => void;
 
-export class Fetch implements CaptureSink {
+export class Fetch implements ResponseSink, BodyControl {
   private readonly settings: FetchSettings;
   private readonly key: string;
   private readonly primary: string;
   private readonly url: string;
   private readonly stored: CacheEntry | undefined;
   private client: Client | undefined;
-  private readonly request: CacheRequest;
+  private readonly request: RequestView;
   private readonly requestDirectives: Directives;
-  private readonly capture: CaptureResponse;
+  /** The action's request under way, once started. */
+  private handle: FetchHandle | undefined;
+  /** The action's body control, resumed when the client's sink takes more. */
+  private control: BodyControl | undefined;
+  private producerWaits = false;
   private readonly requestTime = Date.now() / 1000;
   private mode: 'pass' | 'store' | 'freshened' | 'stale' | 'retry' = 'pass';
   private status = 0;
@@ -93,19 +102,19 @@ export class Fetch implements CaptureSink {
     this.client = client;
     this.requestDirectives = requestDirectives;
     const socket = origin.socket as TLSSocket | undefined;
-    this.request = new CacheRequest(origin.url ?? '/', upstreamHeaders(origin, stored), {
-      remoteAddress: requestClient(origin),
-      encrypted: socket?.encrypted === true || origin.headers[':scheme'] === 'https',
-      destroyed: false,
-    });
-    this.capture = new CaptureResponse(this.request, this);
-    // the balancing policies read the client of the trip (ip_hash)
-    this.capture.client = this.request.socket.remoteAddress ?? '';
+    this.request = {
+      method: 'GET',
+      url: origin.url ?? '/',
+      headers: upstreamHeaders(origin, stored),
+      // the balancing policies read the client (ip_hash), the upstream gets it in X-Forwarded-For
+      client: requestClient(origin),
+      scheme: socket?.encrypted === true || origin.headers[':scheme'] === 'https' ? 'https' : 'http',
+    };
     if (client) client.res.once('close', this.clientGone);
   }
 
   start(): void {
-    this.settings.inner.handle(this.request as unknown as EdgeRequest, this.capture);
+    this.handle = this.settings.inner.fetch(this.request, this);
   }
 
   /** Another request for the key waits for this one; released when it ends or at lock_timeout. */
@@ -114,7 +123,8 @@ export class Fetch implements CaptureSink {
     this.lockTimer ??= setTimeout(() => this.release(), this.settings.lockTimeout).unref();
   }
 
-  head(status: number, raw: string[]): void {
+  onHead(status: number, raw: Fields, control?: BodyControl): void {
+    this.control = control;
     this.status = status;
     this.responseTime = Date.now() / 1000;
     const headers = (this.headers = headersFromRaw(raw));
@@ -151,19 +161,20 @@ export class Fetch implements CaptureSink {
     if (this.mode === 'store') cacheStatus += '; stored';
     else if (reason !== undefined) cacheStatus += `; detail=${reason}`;
     else cacheStatus += '; detail=too-large';
-    client.res.upstream = this.capture.upstream;
+    // an answer of edge's own may come before the action handed back its handle
+    client.res.upstream = this.handle?.upstream ?? '';
     // the targeted field was for edge's cache, which has followed it
     const head = targeted ? withoutField(raw, field as string) : [...raw];
     head.push('cache-status', cacheStatus);
-    client.res.writeHead(status, head);
+    client.out.onHead(status, head, this);
   }
 
-  earlyHints(hints: Record<string, string | string[]>): void {
+  onHints(hints: Record<string, string | string[]>): void {
     // a background refresh has nobody to tell, and a hit later replays none
-    if (this.client) sendEarlyHints(this.client.res, hints);
+    this.client?.out.onHints(hints);
   }
 
-  data(chunk: Buffer, done: () => void): void {
+  onData(chunk: Buffer): boolean {
     if (this.mode === 'store') {
       const at = this.buffered;
       this.buffered += chunk.length;
@@ -179,26 +190,22 @@ export class Fetch implements CaptureSink {
       }
     }
     const client = this.client;
-    if (!client || (this.mode !== 'store' && this.mode !== 'pass') || client.req.method === 'HEAD') {
-      done();
-      return;
-    }
+    if (!client || (this.mode !== 'store' && this.mode !== 'pass') || client.req.method === 'HEAD') return true;
     client.res.bodyBytes += chunk.length;
-    if (client.res.write(chunk)) {
-      done();
-      return;
-    }
-    const res = client.res;
-    const resume = () => {
-      res.off('drain', resume);
-      res.off('close', resume);
-      done();
-    };
-    res.on('drain', resume);
-    res.on('close', resume);
+    if (client.out.onData(chunk)) return true;
+    this.producerWaits = true;
+    return false;
   }
 
-  end(): void {
+  /** The client's sink has room again (or the client is gone): the action may go on. */
+  resume(): void {
+    if (!this.producerWaits) return;
+    this.producerWaits = false;
+    this.control?.resume();
+  }
+
+  onEnd(last?: Buffer): void {
+    if (last !== undefined) this.onData(last);
     const { zone } = this.settings;
     const client = this.client;
     const now = Date.now() / 1000;
@@ -210,10 +217,10 @@ export class Fetch implements CaptureSink {
       const merged = mergeHeaders(stored.headers, this.headers, stripped);
       const entry = makeEntry(stored.key, stored.url, stored.status, merged, stored.body, this.requestTime, this.responseTime, this.settings.targetedField);
       zone.store.set(entry);
-      if (client) serveStored(client.req, client.res, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
+      if (client) serveStored(client.req, client.res, client.out, entry, now, `edge; fwd=${client.fwd}; fwd-status=304; stored`);
     } else if (this.mode === 'stale') {
       zone.stats.stale++;
-      if (client) serveStored(client.req, client.res, this.stored!, now, `edge; fwd=${client.fwd}; fwd-status=${this.status}; detail=stale-if-error`);
+      if (client) serveStored(client.req, client.res, client.out, this.stored!, now, `edge; fwd=${client.fwd}; fwd-status=${this.status}; detail=stale-if-error`);
     } else if (this.mode === 'retry') {
       // a 304 for another representation than the stored one: ask again without validators
       if (client) {
@@ -224,16 +231,17 @@ export class Fetch implements CaptureSink {
       }
     } else {
       if (this.mode === 'store' && (!this.body || this.buffered === this.body.length)) this.store(this.body ?? Buffer.concat(this.chunks, this.buffered));
-      if (client && !client.res.writableEnded && !client.res.destroyed) client.res.end();
+      if (client && !client.res.writableEnded && !client.res.destroyed) client.out.onEnd();
     }
     this.finish();
   }
 
-  abort(): void {
+  /** The action's answer broke off (upstream died mid-body), or the fetch was given up. */
+  onError(): void {
     const client = this.client;
     if (client && !client.res.writableEnded) {
-      if (client.res.headersSent) client.res.destroy();
-      else sendStatus(client.res, 502);
+      if (client.res.headersSent) client.out.onError();
+      else sendStatus(client.res, 502, {}, client.out);
     }
     this.finish();
   }
@@ -252,10 +260,15 @@ export class Fetch implements CaptureSink {
 
   private readonly clientGone = (): void => {
     const client = this.client;
+    // a chunk held for the client goes on without it
+    this.resume();
     if (!client || client.res.writableFinished) return;
     this.client = undefined;
     // nothing to keep it for: stop the upstream too
-    if (this.mode !== 'store' && this.mode !== 'freshened' && this.waiters.length === 0) this.capture.destroy();
+    if (this.mode !== 'store' && this.mode !== 'freshened' && this.waiters.length === 0) {
+      this.handle?.abort();
+      this.onError();
+    }
   };
 
   private finish(): void {

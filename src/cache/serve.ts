@@ -1,6 +1,7 @@
-// Writing stored responses to clients: a hit is one writeHead with a head reused for the whole
-// second and one end() of the stored Buffer; stale answers and 304s build their head per request.
+// Writing stored responses to clients through the route's sink: a hit is one head reused for the
+// whole second and the stored Buffer as its end; stale answers and 304s build their head per request.
 
+import type { ResponseSink } from '../http/sink.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { sendStatus } from '../server/status.ts';
 import type { CacheEntry } from './entry.ts';
@@ -12,10 +13,10 @@ export function ageOf(entry: CacheEntry, now: number): number {
 }
 
 /** A fresh hit: the common case, kept to a look-up of the per-second head and two calls. */
-export function serveHit(req: EdgeRequest, res: EdgeRes, entry: CacheEntry, now: number): void {
+export function serveHit(req: EdgeRequest, res: EdgeRes, out: ResponseSink, entry: CacheEntry, now: number): void {
   const h = req.headers;
   if ((h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) && entry.status === 200 && notModified(h['if-none-match'], h['if-modified-since'], entry.etag, entry.lastModified)) {
-    serveNotModified(res, entry, now, `edge; hit; ttl=${entry.lifetime - ageOf(entry, now)}`);
+    serveNotModified(out, entry, now, `edge; hit; ttl=${entry.lifetime - ageOf(entry, now)}`);
     return;
   }
   const second = Math.floor(now);
@@ -25,33 +26,33 @@ export function serveHit(req: EdgeRequest, res: EdgeRes, entry: CacheEntry, now:
     head = entry.hitHead = [...entry.head, 'age', String(age), 'cache-status', `edge; hit; ttl=${entry.lifetime - age}`];
     entry.hitSecond = second;
   }
-  res.writeHead(entry.status, head);
+  out.onHead(entry.status, head);
   if (req.method === 'HEAD') {
-    res.end();
+    out.onEnd();
     return;
   }
   res.bodyBytes = entry.body.length;
-  res.end(entry.body);
+  out.onEnd(entry.body);
 }
 
 /** A stored response with its own Cache-Status (stale, revalidated); honours the client's conditionals. */
-export function serveStored(req: EdgeRequest, res: EdgeRes, entry: CacheEntry, now: number, status: string): void {
+export function serveStored(req: EdgeRequest, res: EdgeRes, out: ResponseSink, entry: CacheEntry, now: number, status: string): void {
   if (res.headersSent || res.destroyed) return;
   const h = req.headers;
   if (entry.status === 200 && notModified(h['if-none-match'], h['if-modified-since'], entry.etag, entry.lastModified)) {
-    serveNotModified(res, entry, now, status);
+    serveNotModified(out, entry, now, status);
     return;
   }
-  res.writeHead(entry.status, [...entry.head, 'age', String(ageOf(entry, now)), 'cache-status', status]);
+  out.onHead(entry.status, [...entry.head, 'age', String(ageOf(entry, now)), 'cache-status', status]);
   if (req.method === 'HEAD') {
-    res.end();
+    out.onEnd();
     return;
   }
   res.bodyBytes = entry.body.length;
-  res.end(entry.body);
+  out.onEnd(entry.body);
 }
 
-function serveNotModified(res: EdgeRes, entry: CacheEntry, now: number, status: string): void {
+function serveNotModified(out: ResponseSink, entry: CacheEntry, now: number, status: string): void {
   const head: string[] = [];
   for (const name of NOT_MODIFIED_FIELDS) {
     const v = entry.headers[name];
@@ -60,11 +61,11 @@ function serveNotModified(res: EdgeRes, entry: CacheEntry, now: number, status: 
     else head.push(name, v);
   }
   head.push('age', String(ageOf(entry, now)), 'cache-status', status);
-  res.writeHead(304, head);
-  res.end();
+  out.onHead(304, head);
+  out.onEnd();
 }
 
 /** only-if-cached with nothing usable stored (RFC 9111 5.2.1.7). */
-export function gatewayTimeout(res: EdgeRes): void {
-  sendStatus(res, 504, { headers: { 'cache-status': 'edge; fwd=miss; detail=only-if-cached' } });
+export function gatewayTimeout(res: EdgeRes, out: ResponseSink): void {
+  sendStatus(res, 504, { headers: { 'cache-status': 'edge; fwd=miss; detail=only-if-cached' } }, out);
 }

@@ -1,11 +1,12 @@
 // `compress:` on a route: wraps the route's action (proxy, static, respond, ...) so whatever it
-// writes is compressed for clients that accept one of the configured encodings.
+// writes is compressed for clients that accept one of the configured encodings (sink.ts).
 
 import type { Encoding } from '../config/static-schema.ts';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Action } from '../server/actions.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
 import { chooseEncoding } from './negotiate.ts';
-import { compressResponse } from './response.ts';
+import { CompressSink } from './sink.ts';
 
 export class CompressAction implements Action {
   private readonly inner: Action;
@@ -19,10 +20,9 @@ export class CompressAction implements Action {
     this.upgrade = inner.upgrade?.bind(inner);
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
-    const header = req.headers['accept-encoding'];
-    compressResponse(res, req.method!, chooseEncoding(header, this.encodings));
-    this.inner.handle(req, res);
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
+    const coding = chooseEncoding(req.headers['accept-encoding'], this.encodings);
+    this.inner.handle(req, res, new CompressSink(out, res, req.method!, coding));
   }
 
   describe(): string {

@@ -1,12 +1,12 @@
 // One attempt of a proxied request on one upstream: the handler undici calls as the answer
 // arrives. The head goes to the proxy first (a fail_status answer may still be retried
-// elsewhere); then the body is written to the client's response chunk by chunk. While the client
-// is slower, the rest goes to a ResponseBuffer (memory, then a temp file) so the upstream is read
+// elsewhere); then head and body go to the route's ResponseSink chunk by chunk. While the sink
+// is full, the rest goes to a ResponseBuffer (memory, then a temp file) so the upstream is read
 // at its own speed; an unbuffered response (SSE, X-Accel-Buffering: no, buffering off) pauses the
 // upstream instead. No Node request or response object on the upstream side.
 
 import type { Dispatcher } from 'undici';
-import { EdgeResponse, type EdgeRes } from '../server/response.ts';
+import { fieldValue, type BodyControl, type ResponseSink } from '../http/sink.ts';
 import { relayEarlyHints } from './early-hints.ts';
 import { responseHeaders } from './headers.ts';
 import { ResponseBuffer, type ResponseBuffering } from './response-buffer.ts';
@@ -36,9 +36,15 @@ export class AttemptAbandoned extends Error {
 const ABANDONED = new AttemptAbandoned();
 const EVENT_STREAM = /^\s*text\/event-stream/i;
 
-export class Attempt implements Dispatcher.DispatchHandler {
+/** The exchange an attempt counts body bytes on, for the access log. */
+export interface Counted {
+  bodyBytes: number;
+}
+
+export class Attempt implements Dispatcher.DispatchHandler, BodyControl {
   readonly owner: AttemptOwner;
-  readonly res: EdgeRes;
+  readonly exchange: Counted;
+  readonly out: ResponseSink;
   readonly method: string;
   /** The proxy's own bookkeeping for this attempt (its upstream, its number). */
   readonly tag: unknown;
@@ -51,9 +57,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private buffering: ResponseBuffering | undefined;
   private buffer: ResponseBuffer | undefined;
 
-  constructor(owner: AttemptOwner, res: EdgeRes, method: string, tag: unknown, buffering?: ResponseBuffering) {
+  constructor(owner: AttemptOwner, exchange: Counted, out: ResponseSink, method: string, tag: unknown, buffering?: ResponseBuffering) {
     this.owner = owner;
-    this.res = res;
+    this.exchange = exchange;
+    this.out = out;
     this.method = method;
     this.tag = tag;
     this.buffering = buffering;
@@ -66,6 +73,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.controller?.abort(ABANDONED);
   }
 
+  /** The exchange is over (its client gone, or the cache's fetch aborted): also frees the response buffer. */
+  cut(): void {
+    this.buffer?.dispose();
+    this.abandon();
+  }
+
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     if (this.over) controller.abort(ABANDONED);
@@ -75,7 +88,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.over) return;
     // 1xx: 103 Early Hints go to the client as they come; 100 Continue was edge's to send
     if (status < 200) {
-      if (status === 103) relayEarlyHints(controller.rawHeaders as Buffer[], this.res);
+      if (status === 103) relayEarlyHints(controller.rawHeaders as Buffer[], this.out);
       return;
     }
     if (!this.owner.onHead(this, status)) {
@@ -84,41 +97,42 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     const raw = controller.rawHeaders as Buffer[] | string[];
     const headers = responseHeaders(raw);
-    const res = this.res;
-    // HTTP/2 has no reason phrase
-    if (res instanceof EdgeResponse) res.writeHead(status, statusMessage, headers);
-    else res.writeHead(status, headers);
+    this.out.onHead(status, headers, this, statusMessage);
     this.relayed = true;
     // the access log's byte count: the declared length when there is one, else counted as it flows
-    const length = headerValue(headers, 'content-length');
+    const length = fieldValue(headers, 'content-length');
     if (length === undefined) this.counting = true;
-    else if (this.method !== 'HEAD') res.bodyBytes = Number(length);
+    else if (this.method !== 'HEAD') this.exchange.bodyBytes = Number(length);
     // events and anything the app asked to stream reach the client as they come (nginx's rules)
-    if (this.buffering && (headerValue(headers, 'x-accel-buffering')?.toLowerCase() === 'no' || EVENT_STREAM.test(headerValue(headers, 'content-type') ?? ''))) this.buffering = undefined;
+    if (this.buffering && (fieldValue(headers, 'x-accel-buffering')?.toLowerCase() === 'no' || EVENT_STREAM.test(fieldValue(headers, 'content-type') ?? ''))) this.buffering = undefined;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.over) return;
-    const res = this.res;
-    if (this.counting) res.bodyBytes += chunk.length;
+    if (this.counting) this.exchange.bodyBytes += chunk.length;
     if (this.buffer) {
       this.buffer.push(chunk);
       return;
     }
-    if (res.write(chunk)) return;
+    if (this.out.onData(chunk)) return;
     if (this.buffering) {
-      this.buffer = new ResponseBuffer(res, this.upstream, this.buffering);
+      this.buffer = new ResponseBuffer(this.out, this.upstream, this.buffering);
       return;
     }
     controller.pause();
-    res.once('drain', this.resume);
+  }
+
+  /** The sink took what it held: the buffer goes on, or the upstream is read again. */
+  resume(): void {
+    if (this.buffer) this.buffer.drained();
+    else if (!this.over) this.controller?.resume();
   }
 
   onResponseEnd(): void {
     if (this.over) return;
     this.over = true;
     if (this.buffer) this.buffer.end();
-    else this.res.end();
+    else this.out.onEnd();
     // the upstream is done with this request, whatever is left for the client to take
     this.owner.onFinished(this);
   }
@@ -129,22 +143,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.owner.onFailed(this, err, this.relayed);
   }
 
-  private readonly resume = (): void => {
-    if (!this.over) this.controller?.resume();
-  };
-
   private readonly upstream = {
     pause: (): void => {
       if (!this.over) this.controller?.pause();
     },
-    resume: this.resume,
+    resume: (): void => {
+      if (!this.over) this.controller?.resume();
+    },
   };
-}
-
-function headerValue(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) {
-    const key = flat[i]!;
-    if (key.length === name.length && key.toLowerCase() === name) return flat[i + 1];
-  }
-  return undefined;
 }

@@ -1,11 +1,10 @@
 // The upstream's 103 Early Hints, relayed to the client as they come, with the hop-by-hop fields
 // left on their hop. Other 1xx stay with edge: it answers Expect: 100-continue itself.
 
-import { sendEarlyHints } from '../server/early-hints.ts';
-import type { EdgeRes } from '../server/response.ts';
+import type { ResponseSink } from '../http/sink.ts';
 import { responseHeaders } from './headers.ts';
 
-export function relayEarlyHints(rawHeaders: readonly (string | Buffer)[], res: EdgeRes): void {
+export function relayEarlyHints(rawHeaders: readonly (string | Buffer)[], out: ResponseSink): void {
   const raw = responseHeaders(rawHeaders);
   const hints: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
@@ -14,5 +13,5 @@ export function relayEarlyHints(rawHeaders: readonly (string | Buffer)[], res: E
     const value = raw[i + 1]!;
     hints[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
-  sendEarlyHints(res, hints);
+  out.onHints(hints);
 }

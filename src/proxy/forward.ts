@@ -4,19 +4,25 @@
 // rules in retry.ts allow it; with nothing available the client gets 503 with Retry-After at once.
 // With request buffering (the default) the whole body is received first (request-buffer.ts), so
 // a slow client never holds an upstream worker and every attempt can send it again.
+// The cache's own requests (no body, no client of their own) come through fetch(): the same
+// trips, with a RequestView and a ResponseSink instead of a client's request and response.
 // WebSocket upgrades go through http-proxy-3.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Limits, ProxyConfig, Route } from '../config/schema.ts';
 import { requestClient } from '../http/client-address.ts';
+import type { FetchHandle, Fetcher, RequestView } from '../http/request.ts';
+import type { ResponseSink } from '../http/sink.ts';
+import { writeStatusPage } from '../http/status-page.ts';
 import type { Logger } from '../ops/log.ts';
 import { reportFileLimit } from '../ops/open-files.ts';
 import type { Action } from '../server/actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from '../server/response.ts';
 import { rawStatus, sendStatus } from '../server/status.ts';
-import { prepareRequestHeaders, upstreamRequestHeaders } from './headers.ts';
+import { prepareHeaders, prepareRequestHeaders, upstreamRequestHeaders } from './headers.ts';
 import { classify, upstreamError } from './errors.ts';
 import { BodyLimit, failOnAbort, leaveOnClientEnd, watchBodyIdle } from './body.ts';
 import type { Member, Pool } from './pool.ts';
@@ -46,10 +52,35 @@ interface Failure {
   member: Member;
 }
 
-/** One client request's way through the pool; also what the balancing policy reads of it. */
+/** What a trip reads of its request: a client's, or the view of a cache's own request. */
+interface TripRequest {
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersionMajor?: number;
+}
+
+/** A cache's own request through the proxy, as the cache sees it. */
+class ProxyFetch implements FetchHandle {
+  upstream = '';
+  bodyBytes = 0;
+  readonly abort: () => void;
+
+  constructor(abort: () => void) {
+    this.abort = abort;
+  }
+}
+
+/** One request's way through the pool; also what the balancing policy reads of it. */
 interface Trip extends PickRequest {
-  req: EdgeRequest;
-  res: EdgeRes;
+  req: TripRequest;
+  /** The client's response; undefined for a cache's own request, which has `fetch` instead. */
+  res: EdgeRes | undefined;
+  fetch: ProxyFetch | undefined;
+  /** Where the answer goes: `res`, or the wrappers of the route ending there (or the cache's fetch). */
+  out: ResponseSink;
+  /** The attempt whose head went to `out`: cut when the trip closes (its response buffer freed). */
+  relaying: Attempt | undefined;
   body: HeldBody | undefined;
   /** The held body as one Buffer, made once for every attempt that sends it. */
   whole: Buffer | undefined;
@@ -68,7 +99,7 @@ interface Trip extends PickRequest {
   closed: boolean;
 }
 
-export class ProxyHandler implements Action, AttemptOwner {
+export class ProxyHandler implements Action, AttemptOwner, Fetcher {
   private readonly pool: Pool;
   private readonly upstreams: Upstreams;
   private readonly maxBody: number;
@@ -100,7 +131,7 @@ export class ProxyHandler implements Action, AttemptOwner {
     return this.pool.members.length === 1 ? `proxy → ${names}` : `proxy → ${this.pool.name} (${this.pool.config.balance.policy}): ${names}`;
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     const h = req.headers;
     const length = h['content-length'];
     // a body of unknown length: chunked over HTTP/1.1; over HTTP/2, any stream the headers did not end
@@ -108,17 +139,12 @@ export class ProxyHandler implements Action, AttemptOwner {
     const hasBody = (length !== undefined && length !== '0') || chunked;
     if (hasBody && this.maxBody > 0 && length !== undefined && Number(length) > this.maxBody) {
       this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: body of ${length} bytes is over the ${this.maxBody}-byte limit (max_body_size / --max-body-size)`, req);
-      sendStatus(res, 413, { close: true });
+      sendStatus(res, 413, { close: true }, out);
       return;
     }
-    const trip: Trip = { req, res, client: res.client, headers: h, body: undefined, whole: undefined, spool: undefined, spooled: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
-    res.proxyTrip = trip;
-    res.once('close', () => {
-      // answered, or the client went away: nothing more goes upstream (an attempt under way stops)
-      trip.closed = true;
-      this.release(trip);
-      trip.spool?.release();
-    });
+    const trip = newTrip(req, res, undefined, out, res.client);
+    // answered, or the client went away: nothing more goes upstream (an attempt under way stops)
+    res.once('close', () => this.close(trip));
     leaveOnClientEnd(req, res);
     let limiter: BodyLimit | undefined;
     if (hasBody) {
@@ -147,6 +173,14 @@ export class ProxyHandler implements Action, AttemptOwner {
       trip.body = body;
       if (!trip.closed && !res.writableEnded && !res.destroyed) this.dispatch(trip);
     });
+  }
+
+  fetch(req: RequestView, out: ResponseSink): FetchHandle {
+    const trip = newTrip(req, undefined, undefined, out, req.client);
+    const handle = (trip.fetch = new ProxyFetch(() => this.close(trip)));
+    prepareHeaders(req.headers, req.client, req.scheme === 'https', false);
+    this.dispatch(trip);
+    return handle;
   }
 
   upgrade(req: EdgeRequest, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void {
@@ -193,7 +227,7 @@ export class ProxyHandler implements Action, AttemptOwner {
 
   /** Sends the request to the next upstream the pool offers (or `member`, already picked); after a failure, if there is one. */
   private dispatch(trip: Trip, failure?: Failure, member = this.pool.select(trip, trip.tried)): void {
-    const { req, res } = trip;
+    const { req } = trip;
     if (!member) {
       if (failure) this.give(trip, failure);
       else this.unavailable(trip);
@@ -203,8 +237,9 @@ export class ProxyHandler implements Action, AttemptOwner {
     trip.tried.push(member);
     trip.current = member;
     this.pool.begin(member);
-    res.upstream = member.name;
-    const attempt = new Attempt(this, res, req.method!, trip, this.responseBuffering);
+    const exchange = trip.res ?? trip.fetch!;
+    exchange.upstream = member.name;
+    const attempt = new Attempt(this, exchange, trip.out, req.method!, trip, this.responseBuffering);
     trip.attempt = attempt;
     this.upstreams.pool(member.address, this.connectTimeout).dispatch({
       path: req.url!,
@@ -218,14 +253,13 @@ export class ProxyHandler implements Action, AttemptOwner {
 
   onHead(attempt: Attempt, status: number): boolean {
     const trip = attempt.tag as Trip;
-    const { res } = trip;
-    if (trip.attempt !== attempt || res.writableEnded || res.destroyed) return false;
-    if (!this.pool.config.fail_status.includes(status)) return true;
+    if (trip.attempt !== attempt || ended(trip)) return false;
+    if (!this.pool.config.fail_status.includes(status)) return relay(trip, attempt);
     const member = trip.current!;
     this.pool.fail(member, `answered ${status}`);
     // picked once: a pick moves the policy's state (round robin's turn, least_conn's start)
     const next = this.retry(trip, undefined) ? this.pool.select(trip, trip.tried) : undefined;
-    if (!next) return true;
+    if (!next) return relay(trip, attempt);
     this.release(trip);
     this.dispatch(trip, { status, reason: `answered ${status}`, member }, next);
     return false;
@@ -240,13 +274,14 @@ export class ProxyHandler implements Action, AttemptOwner {
     const trip = attempt.tag as Trip;
     if (trip.attempt !== attempt) return;
     const member = trip.current!;
-    const { req, res } = trip;
+    const { req } = trip;
     this.release(trip);
-    if (res.writableEnded || res.destroyed) return;
+    if (ended(trip)) return;
     // the client's own body broke off (it reset, its HTTP/2 stream was cancelled: failOnAbort, or it
     // sent less than its Content-Length): not the upstream's doing
-    if ((req as Readable).readableAborted || (req as Readable).errored) {
-      res.destroy();
+    const body = req as EdgeRequest as Readable;
+    if (trip.res !== undefined && (body.readableAborted || body.errored)) {
+      trip.out.onError();
       return;
     }
     const err = upstreamError(cause as NodeJS.ErrnoException, this.readTimeout);
@@ -254,7 +289,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       // an upstream that dies mid-body must not leave the client waiting: cut its response too
       this.logger.error(`upstream ${member.name} broke off its response to ${req.method} ${req.url} on ${requestHost(req)}: ${err.message}`, req);
       this.pool.fail(member, `broke off a response: ${err.message}`);
-      res.destroy();
+      trip.out.onError();
       return;
     }
     if (this.staleConnection(err, trip)) {
@@ -273,10 +308,19 @@ export class ProxyHandler implements Action, AttemptOwner {
   }
 
   private unavailable(trip: Trip): void {
-    const { req, res } = trip;
+    const { req } = trip;
     const after = this.pool.retryAfter();
     this.logger.error(`503 ${req.method} ${req.url} on ${requestHost(req)}: no upstream of pool ${this.pool.name} is available (${this.pool.summary()}); Retry-After ${after}`, req);
-    sendStatus(res, 503, { headers: { 'retry-after': String(after) } });
+    page(trip, 503, { 'retry-after': String(after) });
+  }
+
+  /** Nothing more is sent for the trip: answered, its client gone, or the cache's fetch aborted. */
+  private close(trip: Trip): void {
+    if (trip.closed) return;
+    trip.closed = true;
+    this.release(trip);
+    trip.spool?.release();
+    trip.relaying?.cut();
   }
 
   /** The trip's upstream is free again; an attempt still under way (the client left) is stopped. */
@@ -290,10 +334,10 @@ export class ProxyHandler implements Action, AttemptOwner {
 
   /** The last attempt's failure goes to the client. */
   private give(trip: Trip, { status, reason, member }: Failure): void {
-    const { req, res } = trip;
+    const { req } = trip;
     const tries = trip.tried.length > 1 ? ` (after ${trip.tried.length} attempts)` : '';
     this.logger.error(`${status} ${req.method} ${req.url} on ${requestHost(req)}: upstream ${member.name} ${reason}${tries}`, req);
-    sendStatus(res, status);
+    page(trip, status);
   }
 
   private retry(trip: Trip, code: string | undefined): boolean {
@@ -302,7 +346,7 @@ export class ProxyHandler implements Action, AttemptOwner {
       method: trip.req.method!,
       code,
       replayable: replayable(trip),
-      headersSent: trip.res.headersSent,
+      headersSent: trip.res !== undefined ? trip.res.headersSent : trip.relaying !== undefined,
       retried: trip.tried.length - 1,
       retries: config.retries,
       elapsed: Date.now() - trip.started,
@@ -322,12 +366,13 @@ export class ProxyHandler implements Action, AttemptOwner {
   }
 
   private limitBody(trip: Trip): BodyLimit {
-    const { req, res } = trip;
+    const req = trip.req as EdgeRequest;
+    const res = trip.res!;
     const limiter = new BodyLimit(this.maxBody);
     limiter.on('error', (err) => {
       this.logger.warn(`413 ${req.method} ${req.url} on ${requestHost(req)}: ${err.message} (max_body_size / --max-body-size)`, req);
       this.release(trip);
-      sendStatus(res, 413, { close: true });
+      sendStatus(res, 413, { close: true }, trip.out);
       req.destroy();
     });
     req.pipe(limiter);
@@ -336,24 +381,47 @@ export class ProxyHandler implements Action, AttemptOwner {
 
   /** The temp folder failed the body (full, not writable): the upstream never sees the request. */
   private spoolFailed(trip: Trip, err: Error): void {
-    const { req, res } = trip;
+    const req = trip.req as EdgeRequest;
+    const res = trip.res!;
     trip.spool?.release();
     if (trip.closed || res.headersSent || res.destroyed) return;
     this.logger.error(`507 ${req.method} ${req.url} on ${requestHost(req)}: the request body could not be buffered: ${err.message}`, req);
-    sendStatus(res, 507, { close: true });
+    sendStatus(res, 507, { close: true }, trip.out);
     if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
     else req.socket.destroySoon();
   }
 
   private bodyIdle(trip: Trip): void {
-    const { req, res } = trip;
+    const req = trip.req as EdgeRequest;
+    const res = trip.res!;
     this.logger.warn(`408 ${req.method} ${req.url} on ${requestHost(req)}: client sent no body data for ${this.bodyTimeout} ms (body_timeout)`, req);
     this.release(trip);
-    sendStatus(res, 408, { close: true });
+    sendStatus(res, 408, { close: true }, trip.out);
     // over HTTP/2 only this stream stops (the socket is the session's, other streams go on)
     if (req.httpVersionMajor === 2) res.once('finish', () => (req as Http2ServerRequest).stream.close());
     else req.socket.destroySoon();
   }
+}
+
+function newTrip(req: TripRequest, res: EdgeRes | undefined, fetch: ProxyFetch | undefined, out: ResponseSink, client: string): Trip {
+  return { req, res, fetch, out, relaying: undefined, client, headers: req.headers, body: undefined, whole: undefined, spool: undefined, spooled: undefined, tried: [], current: undefined, attempt: undefined, started: Date.now(), resent: false, closed: false };
+}
+
+/** Whether the trip's answer is over or unwanted: nothing more is written for it. */
+function ended(trip: Trip): boolean {
+  const res = trip.res;
+  return res === undefined ? trip.closed : res.writableEnded || res.destroyed;
+}
+
+function relay(trip: Trip, attempt: Attempt): true {
+  trip.relaying = attempt;
+  return true;
+}
+
+/** Edge's own page for the trip's answer (a client's request, or the cache's fetch, a GET). */
+function page(trip: Trip, status: number, headers?: Record<string, string>): void {
+  if (trip.res !== undefined) sendStatus(trip.res, status, { headers }, trip.out);
+  else writeStatusPage(trip.out, status, false, headers);
 }
 
 /** What the attempt sends: nothing, the held body (one Buffer for every attempt), or the stream. */

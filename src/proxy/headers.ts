@@ -24,7 +24,11 @@ const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
  * (undici sends a body of unknown length chunked).
  */
 export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): void {
-  const h = req.headers;
+  prepareHeaders(req.headers, requestClient(req), (req.socket as TLSSocket).encrypted === true, websocket);
+}
+
+/** The same for headers of a request of the given client and scheme (a cache's own fetch). */
+export function prepareHeaders(h: IncomingHttpHeaders, client: string, https: boolean, websocket: boolean): void {
   const connection = h.connection;
   if (connection !== undefined) {
     dropListed(h, connection);
@@ -41,17 +45,16 @@ export function prepareRequestHeaders(req: EdgeRequest, websocket: boolean): voi
   // edge answered any "Expect: 100-continue" itself
   if (h.expect !== undefined) delete h.expect;
 
-  const client = requestClient(req);
   const prior = h['x-forwarded-for'];
   h['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
   h['x-real-ip'] = client;
-  h['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted === true ? 'https' : 'http';
-  const host = requestHost(req);
+  h['x-forwarded-proto'] = https ? 'https' : 'http';
+  const host = requestHost({ headers: h });
   if (host !== undefined) h['x-forwarded-host'] = host;
 }
 
 /** The headers for undici: HTTP/1.1's as prepared; HTTP/2's without pseudo-headers, :authority as Host. */
-export function upstreamRequestHeaders(req: EdgeRequest): IncomingHttpHeaders {
+export function upstreamRequestHeaders(req: { readonly headers: IncomingHttpHeaders; readonly httpVersionMajor?: number }): IncomingHttpHeaders {
   const h = req.headers;
   if (req.httpVersionMajor !== 2) return h;
   const out: IncomingHttpHeaders = {};

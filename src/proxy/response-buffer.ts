@@ -5,8 +5,8 @@
 // bound, is it paused as an unbuffered response would be.
 
 import type { FileHandle } from 'node:fs/promises';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
-import type { EdgeRes } from '../server/response.ts';
 import { SpoolError, type TempFiles } from './spool.ts';
 
 /** Bytes kept in memory per response before the temp file (nginx: 8 x 4k-8k proxy_buffers). */
@@ -26,7 +26,7 @@ export interface Upstream {
 }
 
 export class ResponseBuffer {
-  private readonly res: EdgeRes;
+  private readonly out: ResponseSink;
   private readonly upstream: Upstream;
   private readonly opts: ResponseBuffering;
   private memory: Buffer[] = [];
@@ -47,20 +47,18 @@ export class ResponseBuffer {
   private reading = false;
   private writePos = 0;
   private readPos = 0;
-  /** The client's response said to wait for 'drain'. */
+  /** The sink said to wait until it resumes its producer. */
   private blocked = true;
   private paused = false;
   private ended = false;
   private closed = false;
 
-  /** Made when the client's response has just refused a write (write() returned false). */
-  constructor(res: EdgeRes, upstream: Upstream, opts: ResponseBuffering) {
-    this.res = res;
+  /** Made when the sink has just said it is full (onData returned false); disposed when the exchange closes. */
+  constructor(out: ResponseSink, upstream: Upstream, opts: ResponseBuffering) {
+    this.out = out;
     this.upstream = upstream;
     this.opts = opts;
     this.noFile = opts.maxFile <= 0;
-    res.on('drain', this.onDrain);
-    res.once('close', this.dispose);
   }
 
   push(chunk: Buffer): void {
@@ -84,23 +82,24 @@ export class ResponseBuffer {
     if (!this.blocked) this.pump();
   }
 
-  private readonly onDrain = (): void => {
+  /** The sink has room again. */
+  drained(): void {
     this.blocked = false;
     this.pump();
-  };
+  }
 
   private pump(): void {
     while (!this.blocked && !this.closed) {
       const chunk = this.memory.shift();
       if (chunk === undefined) break;
       this.memoryBytes -= chunk.length;
-      if (!this.res.write(chunk)) this.blocked = true;
+      if (!this.out.onData(chunk)) this.blocked = true;
     }
     if (this.blocked || this.closed) return this.throttle();
     if (this.file && this.readPos < this.writePos) return void this.readIn();
     if (this.toWriteBytes > 0 || this.opening) return;
     if (this.ended) {
-      this.res.end();
+      this.out.onEnd();
       this.dispose();
       return;
     }
@@ -166,7 +165,7 @@ export class ResponseBuffer {
       this.reading = false;
       // what is in the file cannot be sent: the response cannot be completed
       if (!this.closed) this.opts.logger.error(`response buffer: reading the temp file failed (${(err as Error).message}): response cut`);
-      this.res.destroy();
+      this.out.onError();
       return;
     } finally {
       this.reading = false;
@@ -179,7 +178,7 @@ export class ResponseBuffer {
       this.opts.temp.inUse -= this.writePos;
       this.readPos = this.writePos = 0;
     }
-    if (!this.res.write(chunk)) this.blocked = true;
+    if (!this.out.onData(chunk)) this.blocked = true;
     this.pump();
   }
 
@@ -211,11 +210,10 @@ export class ResponseBuffer {
     this.readPos = this.writePos = 0;
   }
 
-  private readonly dispose = (): void => {
+  /** The exchange is over (answered, or its consumer gone): memory and the temp file are freed. */
+  dispose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.res.off('drain', this.onDrain);
-    this.res.off('close', this.dispose);
     this.memory = [];
     this.toWrite = [];
     this.opts.temp.inUse -= this.writePos;
@@ -223,7 +221,7 @@ export class ResponseBuffer {
     const file = this.file;
     this.file = undefined;
     if (file) void file.close().catch(noop);
-  };
+  }
 }
 
 function noop(): void {}

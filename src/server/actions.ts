@@ -2,10 +2,15 @@
 
 import type { Duplex } from 'node:stream';
 import type { Route } from '../config/schema.ts';
+import { toFields, type Fields, type ResponseSink } from '../http/sink.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from './response.ts';
 
 export interface Action {
-  handle(req: EdgeRequest, res: EdgeRes): void;
+  /**
+   * Answers `req` through `out`: `res` itself, or the wrappers around the action (compression,
+   * the cache) ending there. `res` is the exchange (its close, its fields for the access log).
+   */
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void;
   /** WebSocket and other upgrades; `done` reports the outcome for the access log. */
   upgrade?(req: EdgeRequest, socket: Duplex, head: Buffer, done: (status: number, upstream: string) => void): void;
   /** One line for the start-up banner. */
@@ -37,11 +42,11 @@ export class RedirectAction implements Action {
     this.parts = compileTemplate(config.to);
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, _res: EdgeRes, out: ResponseSink): void {
     let location = '';
     for (const part of this.parts) location += typeof part === 'string' ? part : part(req);
-    res.writeHead(this.status, { location, 'content-length': 0 });
-    res.end();
+    out.onHead(this.status, ['location', location, 'content-length', '0']);
+    out.onEnd();
   }
 
   describe(): string {
@@ -52,23 +57,23 @@ export class RedirectAction implements Action {
 export class RespondAction implements Action {
   private readonly status: number;
   private readonly body: Buffer;
-  private readonly headers: Record<string, string | number>;
+  private readonly fields: Fields;
 
   constructor(config: NonNullable<Route['respond']>) {
     this.status = config.status;
     this.body = Buffer.from(config.body);
     const lower = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k.toLowerCase(), v]));
-    this.headers = { 'content-type': 'text/plain; charset=utf-8', ...lower, 'content-length': this.body.length };
+    this.fields = toFields({ 'content-type': 'text/plain; charset=utf-8', ...lower, 'content-length': this.body.length });
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
-    res.writeHead(this.status, this.headers);
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
+    out.onHead(this.status, this.fields);
     if (req.method === 'HEAD') {
-      res.end();
+      out.onEnd();
       return;
     }
     res.bodyBytes = this.body.length;
-    res.end(this.body);
+    out.onEnd(this.body);
   }
 
   describe(): string {

@@ -87,7 +87,7 @@ function baseAction(route: Route, ctx: BuildContext): Action {
   return new RespondAction(route.respond!);
 }
 
-function cached(route: Route, proxy: Action, ctx: BuildContext): Action {
+function cached(route: Route, proxy: ProxyHandler, ctx: BuildContext): Action {
   if (!route.cache) return proxy;
   const config = route.cache as CacheConfig;
   return new ctx.modules.cache!.CacheAction(proxy, config, ctx.caches.zone(config), ctx.caches);

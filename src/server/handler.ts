@@ -102,7 +102,7 @@ export class RequestHandler {
       }
       if (policy.hsts !== undefined) res.setHeader('strict-transport-security', policy.hsts);
     }
-    resolved.route.handler.handle(req, res);
+    resolved.route.handler.handle(req, res, res);
   }
 
   /**

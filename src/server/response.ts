@@ -1,9 +1,12 @@
 // The request and response objects edge's servers create: Node's, plus the few facts the access
 // log and error handling need, kept as plain fields (no per-request maps). HTTP/1.1 and HTTP/2
-// each have their own response class with the same fields.
+// each have their own response class with the same fields; both are the pipeline's last
+// ResponseSink (src/http/node-sink.ts), so an action writes to them as it writes to any wrapper.
 
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
+import { nodeData, nodeHead, nodeHints } from '../http/node-sink.ts';
+import type { BodyControl, Fields, ResponseSink } from '../http/sink.ts';
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 
@@ -24,8 +27,6 @@ interface Exchange {
   /** The site (its first host) and route (its pattern) that took the request, for /metrics. */
   site: string;
   route: string;
-  /** The proxy's own per-request state (its attempts through the upstream pool), if it proxied. */
-  proxyTrip: object | undefined;
 }
 
 export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> implements Exchange {
@@ -36,7 +37,29 @@ export class EdgeResponse<Request extends IncomingMessage = IncomingMessage> ext
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
-  proxyTrip: object | undefined = undefined;
+  control: BodyControl | undefined = undefined;
+  awaitingDrain = false;
+
+  onHints(hints: Record<string, string | string[]>): void {
+    nodeHints(this, hints);
+  }
+
+  onHead(status: number, fields: Fields, control?: BodyControl, reason?: string): void {
+    nodeHead(this, status, fields, control, reason);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return nodeData(this, chunk);
+  }
+
+  onEnd(last?: Buffer): void {
+    if (last === undefined) this.end();
+    else this.end(last);
+  }
+
+  onError(): void {
+    this.destroy();
+  }
 }
 
 export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequest> extends Http2ServerResponse<Request> implements Exchange {
@@ -47,7 +70,29 @@ export class EdgeH2Response<Request extends Http2ServerRequest = Http2ServerRequ
   client = '';
   site = UNMATCHED;
   route = UNMATCHED;
-  proxyTrip: object | undefined = undefined;
+  control: BodyControl | undefined = undefined;
+  awaitingDrain = false;
+
+  onHints(hints: Record<string, string | string[]>): void {
+    nodeHints(this, hints);
+  }
+
+  onHead(status: number, fields: Fields, control?: BodyControl, reason?: string): void {
+    nodeHead(this, status, fields, control, reason);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return nodeData(this, chunk);
+  }
+
+  onEnd(last?: Buffer): void {
+    if (last === undefined) this.end();
+    else this.end(last);
+  }
+
+  onError(): void {
+    this.destroy();
+  }
 
   /**
    * A stream destroyed without an error is closed with RST_STREAM NO_ERROR, which a client may take
@@ -69,7 +114,7 @@ export class ResponseCutError extends Error {
 }
 
 /** What edge's code needs of a response, met by both classes above. */
-export interface EdgeRes extends Exchange, NodeJS.WritableStream {
+export interface EdgeRes extends Exchange, ResponseSink, NodeJS.WritableStream {
   readonly req: EdgeRequest;
   statusCode: number;
   readonly headersSent: boolean;
@@ -95,7 +140,4 @@ export function completed(res: EdgeRes): boolean {
   return !stream.aborted && stream.writableFinished;
 }
 
-/** The Host a request is for: the Host header, or HTTP/2's :authority. */
-export function requestHost(req: EdgeRequest): string | undefined {
-  return req.headers.host ?? (req.headers[':authority'] as string | undefined);
-}
+export { requestHost } from '../http/request.ts';

@@ -9,6 +9,7 @@ import type { Action } from './actions.ts';
 import { requestHost, type EdgeRequest, type EdgeRes } from './response.ts';
 import { compileRewrite, RewriteRefusedError, type RewriteConfig, type Rewriter } from './rewrite.ts';
 import { answerRaw, sendStatus } from './status.ts';
+import type { ResponseSink } from '../http/sink.ts';
 
 /** `inner` with the route's rules in front, or `inner` itself when the route has none. */
 export function withRewrite(route: RewriteConfig, inner: Action, logger: Logger): Action {
@@ -35,12 +36,12 @@ class RewriteAction implements Action {
     if (inner.upgrade) this.upgrade = (req, socket, head, done) => this.forwardUpgrade(req, socket, head, done);
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     if (!this.apply(req)) {
-      sendStatus(res, 400);
+      sendStatus(res, 400, {}, out);
       return;
     }
-    this.inner.handle(req, res);
+    this.inner.handle(req, res, out);
   }
 
   describe(): string {

@@ -3,30 +3,23 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ResponseSink } from '../http/sink.ts';
+import { writeStatusPage } from '../http/status-page.ts';
 import { EdgeResponse, type EdgeRes } from './response.ts';
 
-/** A short plain-text error page; never a stack trace. `close` ends the connection afterwards. */
-export function sendStatus(res: EdgeRes, status: number, opts: { close?: boolean; headers?: Record<string, string> } = {}): void {
+/**
+ * A short plain-text error page; never a stack trace. `close` ends the connection afterwards.
+ * Written to `out`, the sink the action was given (its wrappers see it), for the exchange `res`.
+ */
+export function sendStatus(res: EdgeRes, status: number, opts: { close?: boolean; headers?: Record<string, string> } = {}, out: ResponseSink = res): void {
   if (res.headersSent) {
-    res.destroy();
+    out.onError();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
-  const headers: Record<string, string | number> = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff',
-    ...opts.headers,
-  };
+  const head = res.req.method === 'HEAD';
   // HTTP/2 has no Connection field (Node drops it with a warning): a stream ends on its own
-  if (opts.close && res instanceof EdgeResponse) headers.connection = 'close';
-  res.writeHead(status, headers);
-  if (res.req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  res.bodyBytes = body.length;
-  res.end(body);
+  const bytes = writeStatusPage(out, status, head, opts.headers, opts.close === true && res instanceof EdgeResponse);
+  if (!head) res.bodyBytes = bytes;
 }
 
 /** The same page for a raw socket, where an upgrade request cannot get a ServerResponse. */

@@ -7,6 +7,7 @@ import type { Route } from '../config/schema.ts';
 import type { StaticConfig } from '../config/static-schema.ts';
 import { PROXY_FALLBACK } from '../config/runtime.ts';
 import { chooseEncoding } from '../compress/negotiate.ts';
+import type { ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
 import type { Action } from '../server/actions.ts';
 import { normalisePath, pathOf } from '../server/path.ts';
@@ -68,24 +69,24 @@ export class StaticAction implements Action {
     return `static ${this.root}${then}`;
   }
 
-  handle(req: EdgeRequest, res: EdgeRes): void {
+  handle(req: EdgeRequest, res: EdgeRes, out: ResponseSink): void {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       // files are for reading; with a proxy fallback, everything else is the app's
-      if (this.proxy) this.proxy.handle(req, res);
-      else sendStatus(res, 405, { headers: { allow: 'GET, HEAD' } });
+      if (this.proxy) this.proxy.handle(req, res, out);
+      else sendStatus(res, 405, { headers: { allow: 'GET, HEAD' } }, out);
       return;
     }
-    this.serve(req, res).catch((err: unknown) => this.failed(req, res, err));
+    this.serve(req, res, out).catch((err: unknown) => this.failed(req, res, out, err));
   }
 
-  private async serve(req: EdgeRequest, res: EdgeRes): Promise<void> {
+  private async serve(req: EdgeRequest, res: EdgeRes, out: ResponseSink): Promise<void> {
     const uri = routePath(req.url!, this.prefix);
     const rootEntry = await this.files.lookup(this.root);
     if (rootEntry.kind !== 'dir') {
       if (!this.warnedRoot) this.logger.warn(`static root ${this.root} is not a readable folder: every request to it gets 404`);
       this.warnedRoot = true;
-      sendStatus(res, 404);
+      sendStatus(res, 404, {}, out);
       return;
     }
     this.warnedRoot = false;
@@ -96,31 +97,31 @@ export class StaticAction implements Action {
       const path = underRoot(this.root, candidate);
       if (!candidate.endsWith('/')) {
         const found = await this.files.lookup(path);
-        if (found.kind === 'denied') return sendStatus(res, 403);
+        if (found.kind === 'denied') return sendStatus(res, 403, {}, out);
         if (found.kind !== 'file') continue;
         const verdict = this.check(found, realRoot);
-        if (verdict === 'outside') return this.refuse(req, res, found);
-        if (verdict === 'ok' && (await this.send(req, res, path, found, realRoot))) return;
+        if (verdict === 'outside') return this.refuse(req, res, out, found);
+        if (verdict === 'ok' && (await this.send(req, res, out, path, found, realRoot))) return;
         continue;
       }
       const dir = await this.files.lookup(path);
-      if (dir.kind === 'denied') return sendStatus(res, 403);
+      if (dir.kind === 'denied') return sendStatus(res, 403, {}, out);
       if (dir.kind !== 'dir') continue;
       const verdict = this.check(dir, realRoot);
-      if (verdict === 'outside') return this.refuse(req, res, dir);
+      if (verdict === 'outside') return this.refuse(req, res, out, dir);
       if (verdict === 'hidden') continue;
-      if (entry === '$uri/' && !uri.endsWith('/')) return this.addSlash(req, res);
+      if (entry === '$uri/' && !uri.endsWith('/')) return this.addSlash(req, out);
       for (const name of this.index) {
         const file = await this.files.lookup(path + name);
-        if (file.kind === 'file' && this.check(file, realRoot) === 'ok' && (await this.send(req, res, path + name, file, realRoot))) return;
+        if (file.kind === 'file' && this.check(file, realRoot) === 'ok' && (await this.send(req, res, out, path + name, file, realRoot))) return;
       }
     }
-    if (this.fallback === 'proxy') this.proxy!.handle(req, res);
-    else sendStatus(res, this.fallback?.status ?? 404);
+    if (this.fallback === 'proxy') this.proxy!.handle(req, res, out);
+    else sendStatus(res, this.fallback?.status ?? 404, {}, out);
   }
 
   /** Serves a found file, or a precompressed sidecar of it the client prefers. */
-  private async send(req: EdgeRequest, res: EdgeRes, path: string, file: FileEntry, realRoot: string): Promise<boolean> {
+  private async send(req: EdgeRequest, res: EdgeRes, out: ResponseSink, path: string, file: FileEntry, realRoot: string): Promise<boolean> {
     let rep: Representation = { path, entry: file, type: file.type, coding: undefined, varies: false };
     if (this.precompressed) {
       const available = await this.files.sidecars(path, file);
@@ -133,7 +134,7 @@ export class StaticAction implements Action {
         }
       }
     }
-    return serveFile(req, res, rep, this.extra, this.files, this.logger);
+    return serveFile(req, res, out, rep, this.extra, this.files, this.logger);
   }
 
   private check(found: Entry & { real: string }, realRoot: string): Verdict {
@@ -142,34 +143,34 @@ export class StaticAction implements Action {
     return isHidden(found.real.slice(realRoot.length), this.hide) ? 'hidden' : 'ok';
   }
 
-  private refuse(req: EdgeRequest, res: EdgeRes, found: { real: string }): void {
+  private refuse(req: EdgeRequest, res: EdgeRes, out: ResponseSink, found: { real: string }): void {
     this.logger.warn(`403 ${req.url}: a symlink leads out of the static root ${this.root} to ${found.real} (follow_symlinks is off)`, req);
-    sendStatus(res, 403);
+    sendStatus(res, 403, {}, out);
   }
 
   /** "/docs" is a folder: send the client to "/docs/", so relative links in its index resolve. */
-  private addSlash(req: EdgeRequest, res: EdgeRes): void {
+  private addSlash(req: EdgeRequest, out: ResponseSink): void {
     // the client's own path: after a strip_prefix or rewrite, req.url is not one it knows
     const url = originalUrl(req)!;
     const path = pathOf(url);
     // from the normalised path, re-encoded: "//evil.example" must not become a protocol-relative Location
     const location = normalisePath(path).split('/').map(encodeURIComponent).join('/') + '/' + url.slice(path.length);
-    res.writeHead(308, { location, 'content-length': 0 });
-    res.end();
+    out.onHead(308, ['location', location, 'content-length', '0']);
+    out.onEnd();
   }
 
-  private failed(req: EdgeRequest, res: EdgeRes, err: unknown): void {
+  private failed(req: EdgeRequest, res: EdgeRes, out: ResponseSink, err: unknown): void {
     if (err instanceof StaticPathError) {
-      sendStatus(res, err.status);
+      sendStatus(res, err.status, {}, out);
       return;
     }
     // a file that stat could see but open could not read, or that went away in between
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR') {
-      sendStatus(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404);
+      sendStatus(res, code === 'EACCES' || code === 'EPERM' ? 403 : 404, {}, out);
       return;
     }
     this.logger.error(`500 ${req.method} ${req.url}: static files under ${this.root}: ${(err as Error).message}`, req);
-    sendStatus(res, 500);
+    sendStatus(res, 500, {}, out);
   }
 }

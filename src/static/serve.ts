@@ -1,10 +1,11 @@
 // Answers a GET or HEAD for one representation of a file (the file itself or a precompressed
 // sidecar): conditional requests, a byte range, then the body from memory (small files) or
-// streamed from the open file with backpressure.
+// streamed from the open file with backpressure, all through the route's ResponseSink.
 
 import type { FileHandle } from 'node:fs/promises';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Encoding } from '../config/static-schema.ts';
+import { toFields, type ResponseSink } from '../http/sink.ts';
 import type { Logger } from '../ops/log.ts';
 import { addVary } from '../compress/policy.ts';
 import type { EdgeRequest, EdgeRes } from '../server/response.ts';
@@ -29,7 +30,7 @@ export interface Representation {
 export type ExtraHeaders = Readonly<Record<string, string>>;
 
 /** Serves `rep`; false when the file went away since it was looked up (the caller answers 404). */
-export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representation, extra: ExtraHeaders, files: FileCache, logger: Logger): Promise<boolean> {
+export async function serveFile(req: EdgeRequest, res: EdgeRes, out: ResponseSink, rep: Representation, extra: ExtraHeaders, files: FileCache, logger: Logger): Promise<boolean> {
   let entry = rep.entry;
   let handle: FileHandle | undefined;
   if (entry.size <= SMALL_FILE && entry.body === undefined) {
@@ -44,7 +45,7 @@ export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representat
     ({ handle, entry } = opened);
   }
   try {
-    respond(req, res, rep, entry, extra, handle, logger);
+    respond(req, res, out, rep, entry, extra, handle, logger);
     handle = undefined;
   } finally {
     await handle?.close();
@@ -52,7 +53,7 @@ export async function serveFile(req: EdgeRequest, res: EdgeRes, rep: Representat
   return true;
 }
 
-function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: FileEntry, extra: ExtraHeaders, handle: FileHandle | undefined, logger: Logger): void {
+function respond(req: EdgeRequest, res: EdgeRes, out: ResponseSink, rep: Representation, entry: FileEntry, extra: ExtraHeaders, handle: FileHandle | undefined, logger: Logger): void {
   const h = req.headers;
   const method = req.method!;
   const v: Validators = { etag: rep.coding === undefined ? entry.etag : `${entry.etag.slice(0, -1)}-${rep.coding}"`, modified: entry.modified };
@@ -64,7 +65,7 @@ function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: Fil
   }, v);
   if (outcome === 'failed') {
     release(handle);
-    sendStatus(res, 412);
+    sendStatus(res, 412, {}, out);
     return;
   }
   const headers: OutgoingHttpHeaders = { 'content-type': rep.type, 'accept-ranges': 'bytes', ...extra, etag: v.etag, 'last-modified': entry.lastModified };
@@ -74,8 +75,8 @@ function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: Fil
     // a 304 carries the validators and caching headers a 200 would have had, not its framing
     delete headers['content-type'];
     delete headers['accept-ranges'];
-    res.writeHead(304, headers);
-    res.end();
+    out.onHead(304, toFields(headers));
+    out.onEnd();
     return;
   }
   let range: ByteRange | undefined;
@@ -85,7 +86,7 @@ function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: Fil
     const parsed = parseRange(rangeHeader, entry.size);
     if (parsed === 'unsatisfiable') {
       release(handle);
-      sendStatus(res, 416, { headers: { 'content-range': contentRange(undefined, entry.size) } });
+      sendStatus(res, 416, { headers: { 'content-range': contentRange(undefined, entry.size) } }, out);
       return;
     }
     if (parsed !== 'ignore') range = parsed;
@@ -95,22 +96,24 @@ function respond(req: EdgeRequest, res: EdgeRes, rep: Representation, entry: Fil
   headers['content-length'] = length;
   if (range !== undefined) headers['content-range'] = contentRange(range, entry.size);
   if (rep.coding !== undefined) headers['content-encoding'] = rep.coding;
-  res.writeHead(range === undefined ? 200 : 206, headers);
+  const status = range === undefined ? 200 : 206;
   if (method === 'HEAD' || length === 0) {
     release(handle);
-    res.end();
+    out.onHead(status, toFields(headers));
+    out.onEnd();
     return;
   }
-  res.bodyBytes = length;
   if (handle === undefined) {
+    out.onHead(status, toFields(headers));
+    res.bodyBytes = length;
     const body = entry.body!;
-    res.end(range === undefined ? body : body.subarray(start, start + length));
+    out.onEnd(range === undefined ? body : body.subarray(start, start + length));
     return;
   }
-  stream(req, res, handle, rep.path, start, length, logger);
+  stream(req, res, out, status, toFields(headers), handle, rep.path, start, length, logger);
 }
 
-function stream(req: EdgeRequest, res: EdgeRes, handle: FileHandle, path: string, start: number, length: number, logger: Logger): void {
+function stream(req: EdgeRequest, res: EdgeRes, out: ResponseSink, status: number, fields: string[], handle: FileHandle, path: string, start: number, length: number, logger: Logger): void {
   // the client may have gone while the file was opened: its 'close' is not coming again
   if (res.destroyed) {
     release(handle);
@@ -119,19 +122,24 @@ function stream(req: EdgeRequest, res: EdgeRes, handle: FileHandle, path: string
   // 256 KiB reads: a quarter of the thread-pool round trips of the default 64 KiB, measured
   // ~1.5-2x the throughput for a 1 MiB file, at 256 KiB of buffer per response in flight
   const file = handle.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 });
+  // the file stream is the body's control: paused when the sink is full, resumed by it
+  out.onHead(status, fields, file);
+  res.bodyBytes = length;
   file.on('error', (err) => {
     logger.error(`${req.method} ${req.url}: reading ${path} failed after the response began, cut short: ${err.message}`, req);
-    res.destroy();
+    out.onError();
   });
   file.on('end', () => {
     // a file cut short while it was read: the client must not take a short body for the whole
-    if (file.bytesRead === length) res.end();
-    else res.destroy();
+    if (file.bytesRead === length) out.onEnd();
+    else out.onError();
   });
   res.once('close', () => {
     if (!file.destroyed) file.destroy();
   });
-  file.pipe(res, { end: false });
+  file.on('data', (chunk) => {
+    if (!out.onData(chunk as Buffer)) file.pause();
+  });
 }
 
 function release(handle: FileHandle | undefined): void {
