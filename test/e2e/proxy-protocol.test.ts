@@ -3,9 +3,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { freePort, runEdge, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
+import { freePort, logMessages, runEdge, startEdge, waitFor, type EdgeProcess } from '../helpers/edge.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 import { writeConfig } from '../helpers/config.ts';
 
@@ -37,6 +40,7 @@ http_port: ${port}
 https_port: ${httpsPort}
 bind: 127.0.0.1
 admin: off
+storage: ${mkdtempSync(join(tmpdir(), 'edge-pp-'))}
 trusted_proxies: ${trusted}
 proxy_protocol: true
 sites:
@@ -79,6 +83,8 @@ describe('proxy_protocol', () => {
   it('over HTTPS too: the header comes before the TLS handshake', async () => {
     const edge = await edgeWith('[127.0.0.1]', up) as EdgeProcess & { httpsPort: number };
     try {
+      // the local CA issues localhost's certificate just after the banner: a handshake before it has none
+      await waitFor(() => logMessages(edge.stderr()).includes('certificate localhost: issued'), 'the local certificate', 30_000);
       const text = await new Promise<string>((resolve, reject) => {
         const raw = connect(edge.httpsPort, '127.0.0.1', () => {
           raw.write('PROXY TCP4 198.51.100.5 127.0.0.1 5555 443\r\n');
