@@ -5,12 +5,11 @@
 // and no request waits on Redis. rate-limiter-flexible counts fixed windows of burst/rate seconds
 // with `burst` requests each: the same average rate and burst as the local token bucket.
 
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/access-schema.ts';
-import type { RedisSettings } from '../tls/storage/redis-url.ts';
+import { connectionOptions, type RedisSettings } from '../tls/storage/redis-url.ts';
 
 const require = createRequire(import.meta.url);
 const clients = new Map<string, Redis>();
@@ -21,11 +20,7 @@ function clientFor(settings: RedisSettings): Redis {
   if (client) return client;
   const RedisClient = (require('ioredis') as { Redis: typeof Redis }).Redis;
   client = new RedisClient({
-    ...(settings.path ? { path: settings.path } : { host: settings.host, port: settings.port }),
-    db: settings.db,
-    username: settings.username,
-    password: settings.password,
-    ...(settings.tls ? { tls: settings.caFile ? { ca: readFileSync(settings.caFile, 'utf8') } : {} } : {}),
+    ...connectionOptions(settings),
     // a request never waits for a Redis that is away: the insurance limiter answers instead
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -1,6 +1,8 @@
 // The `storage:` value for a fleet, parsed once: redis://[user:pass@]host:port/db,
 // rediss://… (TLS; `ca=FILE` adds a root to trust), redis+unix:///path/redis.sock?db=N, and
-// `prefix=NAME:` so several fleets can share one Redis. Pure: no I/O, no client.
+// `prefix=NAME:` so several fleets can share one Redis. Parsing is pure; connectionOptions reads the CA file.
+
+import { readFileSync } from 'node:fs';
 
 export interface RedisSettings {
   host?: string;
@@ -72,4 +74,15 @@ export function parseRedisUrl(text: string): RedisSettings {
 function database(text: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new RedisUrlError(`the Redis database is a number (redis://host:port/0), got "${text}"`);
   return Number(text);
+}
+
+/** Where and how to connect, as ioredis takes it: shared by the certificate storage and the fleet's rate limits. */
+export function connectionOptions(settings: RedisSettings): { path?: string; host?: string; port?: number; db: number; username?: string; password?: string; tls?: { ca?: string } } {
+  return {
+    ...(settings.path ? { path: settings.path } : { host: settings.host, port: settings.port }),
+    db: settings.db,
+    username: settings.username,
+    password: settings.password,
+    ...(settings.tls ? { tls: settings.caFile ? { ca: readFileSync(settings.caFile, 'utf8') } : {} } : {}),
+  };
 }

@@ -13,13 +13,12 @@
 // write must never be replayed late, after a successor has moved on), and status listeners hear
 // of the outage once and of the recovery once.
 
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
 import { checkKey, LockTimeoutError, StorageKeyError, type Lock, type Storage } from './storage.ts';
-import type { RedisSettings } from './redis-url.ts';
+import { connectionOptions, type RedisSettings } from './redis-url.ts';
 
 // Loaded on first use: an edge on filesystem storage does not pay for the client at start.
 const require = createRequire(import.meta.url);
@@ -80,11 +79,7 @@ export class RedisStorage implements Storage {
     this.leaseMs = opts.leaseMs ?? LOCK_LEASE_MS;
     this.#prefix = settings.prefix;
     this.#options = {
-      ...(settings.path ? { path: settings.path } : { host: settings.host, port: settings.port }),
-      db: settings.db,
-      username: settings.username,
-      password: settings.password,
-      ...(settings.tls ? { tls: settings.caFile ? { ca: readFileSync(settings.caFile, 'utf8') } : {} } : {}),
+      ...connectionOptions(settings),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: COMMAND_TIMEOUT_MS,
